@@ -1,0 +1,38 @@
+# Two-stream ConvNets (Simonyan & Zisserman, NIPS 2014) in BVLC Caffe.
+# Every target only calls a script or a tool; the work lives in tools/ and the Python packages.
+#
+#   make setup     system packages, .venv/ and Caffe (cached outside the clone)
+#   make test      setup, then the test suite
+#
+# Variables: PYTHON (the Python 3.11 the venv is made from), VENV (default .venv; give a conda
+# env's prefix to build into it instead), CUDA=1 (CUDA build of Caffe), CUDA_ARCH_BIN, CAFFE_SRC
+# (your own Caffe tree), CAFFE_CACHE (build cache), JOBS (compile jobs), PYTEST_ARGS.
+
+PYTHON ?= python3.11
+VENV ?= .venv
+CUDA ?= 0
+PYTEST_ARGS ?=
+export CAFFE_SRC CAFFE_CACHE JOBS CUDA_ARCH_BIN
+
+.PHONY: help setup system venv caffe test
+
+help:
+	@sed -n '2,12p' Makefile
+
+setup: caffe
+
+system:
+	bash tools/install_system_packages.sh
+
+venv: system
+	PYTHON=$(PYTHON) bash tools/make_venv.sh
+
+# The project's own venv is made first; a conda env (VENV=$$CONDA_PREFIX) is already there.
+ifeq ($(VENV),.venv)
+caffe: venv
+endif
+caffe:
+	PYTHON=$(VENV)/bin/python CUDA=$(CUDA) bash tools/build_caffe.sh
+
+test: setup
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

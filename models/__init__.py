@@ -1,0 +1,1 @@
+"""CNN-M-2048 net builders (NetSpec) and solver definitions."""

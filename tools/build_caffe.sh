@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# Builds BVLC Caffe 1.0 (pycaffe included) from a checksummed source, installs it into a cache
+# outside the clone keyed by everything that changes the binaries, and links it into the venv.
+#
+#   PYTHON=.venv/bin/python tools/build_caffe.sh
+#
+# Environment:
+#   PYTHON       interpreter that will import pycaffe (its headers, libpython and numpy are used)
+#   CUDA=1       CUDA build (default 0: CPU_ONLY); CUDA_ARCH_BIN sets the architectures (default 90)
+#   CAFFE_SRC    a Caffe tree the user already has (e.g. a git clone of BVLC/caffe); default:
+#                Debian's source package `caffe` from bullseye, fetched with a private apt config
+#   CAFFE_CACHE  cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/two-stream-caffe)
+#   JOBS         parallel compile jobs (default: number of cores)
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PYTHON=${PYTHON:-.venv/bin/python}
+CUDA=${CUDA:-0}
+CUDA_ARCH_BIN=${CUDA_ARCH_BIN:-90}
+JOBS=${JOBS:-$(nproc)}
+CACHE=${CAFFE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/two-stream-caffe}
+PATCH_DIR=$HERE/caffe_patches
+
+# The source we build: Debian bullseye's `caffe`, whose upstream tarball is BVLC's tree at 99bd997.
+DEB_SUITE=bullseye
+DEB_VERSION=1.0.0+git20180821.99bd997-8
+ORIG_TARBALL=caffe_1.0.0+git20180821.99bd997.orig.tar.gz
+ORIG_SHA256=e0eb3f06794f7402c77b7dec8e8480273ee1a1bb192e9122b621a69d4147ad0c
+DEBIAN_TARBALL=caffe_${DEB_VERSION}.debian.tar.xz
+DEBIAN_SHA256=07cf073227494a6b07234e40cb5df91db566616593eef9baafdc4d06ad159f21
+
+say() { echo "build_caffe: $*"; }
+die() { echo "build_caffe: error: $*" >&2; exit 1; }
+
+# ---- the interpreter pycaffe is built for ---------------------------------------------------
+[[ -x "$PYTHON" ]] || die "no Python interpreter at '$PYTHON'; run 'make venv' first (or set PYTHON=)."
+# Absolute, but not resolved: a venv's python is a link to the base interpreter, and only the
+# link's path finds the venv's numpy.
+PYTHON=$(cd "$(dirname "$PYTHON")" && pwd)/$(basename "$PYTHON")
+PY_INFO=$("$PYTHON" - <<'PY'
+import os, sys, sysconfig
+import numpy
+libdir, multiarch = sysconfig.get_config_var("LIBDIR"), sysconfig.get_config_var("MULTIARCH") or ""
+names = [sysconfig.get_config_var("LDLIBRARY"), f"libpython{sys.version_info[0]}.{sys.version_info[1]}.so"]
+candidates = [os.path.join(libdir, sub, name) for name in names for sub in ("", multiarch)]
+lib = next((c for c in candidates if c.endswith(".so") and os.path.exists(c)), "")
+print(sys.version.split()[0], f"{sys.version_info[0]}.{sys.version_info[1]}",
+      sysconfig.get_paths()["include"], lib, numpy.__version__, os.path.realpath(sys.base_prefix))
+PY
+) || die "'$PYTHON' cannot import numpy; run 'make venv' first."
+read -r PY_VERSION PY_MAJMIN PY_INCLUDE PY_LIBRARY NUMPY_VERSION PY_PREFIX <<<"$PY_INFO"
+[[ -n "$PY_LIBRARY" ]] || die "'$PYTHON' has no shared libpython (it was built without --enable-shared); pycaffe needs one: use a Python with libpython${PY_MAJMIN}.so."
+
+# ---- build flags ----------------------------------------------------------------------------
+CMAKE_FLAGS=(
+  -DCMAKE_BUILD_TYPE=Release
+  -DBUILD_python=ON -DBUILD_python_layer=ON -Dpython_version="$PY_MAJMIN"
+  -DPYTHON_INCLUDE_DIR="$PY_INCLUDE" -DPYTHON_LIBRARY="$PY_LIBRARY"
+  -DUSE_LMDB=ON -DUSE_LEVELDB=ON -DUSE_HDF5=ON -DUSE_OPENCV=ON -DBLAS=Open
+  -DBUILD_docs=OFF -DBUILD_matlab=OFF
+)
+# A conda env (environment.yml) holds the libraries that apt-get installs elsewhere.
+if [[ -n "${CONDA_PREFIX:-}" && "$PYTHON" == "$CONDA_PREFIX"/* ]]; then
+  CMAKE_FLAGS+=(-DCMAKE_PREFIX_PATH="$CONDA_PREFIX")
+fi
+if [[ "$CUDA" == 1 ]]; then
+  # The toolkit: CUDA_HOME, else /usr/local/cuda, else the folder above the nvcc on PATH.
+  CUDA_ROOT=${CUDA_HOME:-/usr/local/cuda}
+  if [[ ! -x "$CUDA_ROOT/bin/nvcc" ]] && command -v nvcc >/dev/null; then
+    CUDA_ROOT=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")
+  fi
+  [[ -x "$CUDA_ROOT/bin/nvcc" ]] || die "CUDA=1 needs the CUDA toolkit (nvcc); none at ${CUDA_HOME:-/usr/local/cuda} and none on PATH: set CUDA_HOME."
+  missing=()
+  for header in cublas_v2.h curand.h; do
+    [[ -e "$CUDA_ROOT/include/$header" ]] || missing+=("$header")
+  done
+  [[ ${#missing[@]} -eq 0 ]] || die "CUDA=1: the CUDA toolkit at $CUDA_ROOT lacks ${missing[*]} (cuBLAS/cuRAND); install the toolkit's cuBLAS and cuRAND development files, then run again."
+  CMAKE_FLAGS+=(-DCPU_ONLY=OFF -DUSE_CUDNN=OFF -DUSE_NCCL=ON -DCUDA_TOOLKIT_ROOT_DIR="$CUDA_ROOT"
+                -DCUDA_ARCH_NAME=Manual -DCUDA_ARCH_BIN="$CUDA_ARCH_BIN" -DCUDA_ARCH_PTX="")
+else
+  CMAKE_FLAGS+=(-DCPU_ONLY=ON)
+fi
+
+# ---- the source -----------------------------------------------------------------------------
+# The mirror is the one this machine's apt already uses for Debian's main archive.
+debian_mirror() {
+  local f files=()
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+    [[ -r "$f" ]] && files+=("$f")
+  done
+  [[ ${#files[@]} -gt 0 ]] || return 0
+  awk '
+    /^[[:space:]]*deb[[:space:]]/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { if ($(i+1) !~ /security|updates/) { print $i; exit } break } }
+    /^URIs:/ { uri = $2 } /^Suites:/ { if (uri != "" && $0 !~ /security/) { print uri; exit } }
+  ' "${files[@]}"
+}
+
+fetch_debian_source() {
+  local dest=$CACHE/src
+  if [[ -f "$dest/$ORIG_TARBALL" && -f "$dest/$DEBIAN_TARBALL" ]]; then return; fi
+  command -v apt-get >/dev/null || die "no apt-get to fetch Debian's caffe source; set CAFFE_SRC to a BVLC Caffe tree (commit 99bd997) instead."
+  local mirror; mirror=$(debian_mirror)
+  [[ -n "$mirror" ]] || die "found no Debian mirror in /etc/apt/sources.list*; set CAFFE_SRC to a BVLC Caffe tree instead."
+  local apt=$CACHE/apt
+  mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$dest"
+  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $DEB_SUITE main" >"$apt/sources.list"
+  local opts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o "Dir::Etc::SourceParts=$apt/none"
+              -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o "APT::Sandbox::User=root" -qq)
+  say "fetching Debian source package caffe=$DEB_VERSION ($DEB_SUITE) from $mirror"
+  apt-get "${opts[@]}" update
+  (cd "$dest" && apt-get "${opts[@]}" source --download-only "caffe=$DEB_VERSION")
+}
+
+verify_sha256() {  # file expected
+  local got; got=$(sha256sum "$1" | cut -d' ' -f1)
+  [[ "$got" == "$2" ]] || die "$1 has sha256 $got, expected $2; delete it and run again."
+}
+
+tree_sha256() {  # directory: a content hash that ignores build outputs and VCS data
+  tar -C "$1" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+      --exclude=.git --exclude=./build --exclude='./.build_*' -cf - . | sha256sum | cut -d' ' -f1
+}
+
+fetch_debian_source
+verify_sha256 "$CACHE/src/$ORIG_TARBALL" "$ORIG_SHA256"
+verify_sha256 "$CACHE/src/$DEBIAN_TARBALL" "$DEBIAN_SHA256"
+if [[ -n "${CAFFE_SRC:-}" ]]; then
+  [[ -f "$CAFFE_SRC/include/caffe/caffe.hpp" ]] || die "CAFFE_SRC=$CAFFE_SRC is not a Caffe source tree (no include/caffe/caffe.hpp)."
+  SRC_ID="tree:$(tree_sha256 "$CAFFE_SRC")"
+else
+  SRC_ID="debian:$ORIG_SHA256"
+fi
+
+# ---- the cache key: source, patch sets, flags, interpreter, numpy, compiler -----------------
+KEY_TEXT=$(printf '%s\n' "source $SRC_ID" "debian-patches $DEBIAN_SHA256" \
+  "patches $(cat "$PATCH_DIR"/*.patch | sha256sum | cut -d' ' -f1)" \
+  "flags ${CMAKE_FLAGS[*]}" "python $PY_VERSION $PY_PREFIX" "numpy $NUMPY_VERSION" \
+  "compiler $(c++ -dumpfullversion 2>/dev/null || c++ --version | head -n 1)")
+KEY=$([[ "$CUDA" == 1 ]] && echo cuda || echo cpu)-$(sha256sum <<<"$KEY_TEXT" | cut -c1-16)
+PREFIX=$CACHE/$KEY
+LOG=$CACHE/logs/$KEY.log
+mkdir -p "$CACHE/logs"
+
+link_into_venv() {
+  local venv site
+  venv=$("$PYTHON" -c 'import sys; print(sys.prefix)')
+  site=$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  echo "$PREFIX/lib/python3/dist-packages" >"$site/caffe.pth"
+  for tool in "$PREFIX"/bin/*; do ln -sfn "$tool" "$venv/bin/$(basename "$tool")"; done
+  say "pycaffe on $venv via $site/caffe.pth; $(ls "$PREFIX/bin" | wc -l) Caffe tools linked into $venv/bin"
+}
+
+exec 9>"$CACHE/$KEY.lock"
+flock 9
+if [[ -f "$PREFIX/BUILD-INFO.txt" ]]; then
+  say "cached build $PREFIX"
+  link_into_venv
+  exit 0
+fi
+
+# ---- build ----------------------------------------------------------------------------------
+apply_patch() {  # tree patchfile: applies once; a patch already in the tree is skipped
+  if patch -d "$1" -p1 -R -f -s --dry-run <"$2" >/dev/null 2>&1; then
+    echo "patch $(basename "$2"): already applied"
+  else
+    patch -d "$1" -p1 -f -N <"$2"
+  fi
+}
+
+# Each step ends the build on failure: errexit does not hold inside a function run as a condition.
+build() {
+  local tree=$PREFIX/source p
+  rm -rf "$PREFIX" && mkdir -p "$tree" "$PREFIX/build" || return
+  if [[ -n "${CAFFE_SRC:-}" ]]; then
+    tar -C "$CAFFE_SRC" --exclude=.git --exclude=./build --exclude='./.build_*' -cf - . | tar -C "$tree" -xf - || return
+  else
+    tar -C "$tree" -xzf "$CACHE/src/$ORIG_TARBALL" || return
+  fi
+  tar -C "$PREFIX" -xJf "$CACHE/src/$DEBIAN_TARBALL" || return
+  while read -r p; do
+    [[ -z "$p" || "$p" == \#* ]] || apply_patch "$tree" "$PREFIX/debian/patches/$p" || return
+  done <"$PREFIX/debian/patches/series"
+  for p in "$PATCH_DIR"/*.patch; do apply_patch "$tree" "$p" || return; done
+  # The venv's interpreter finds numpy's headers; it stays out of the key (which names the base
+  # interpreter and numpy's version), so every clone's venv on this machine shares one build.
+  cmake -S "$tree" -B "$PREFIX/build" -DCMAKE_INSTALL_PREFIX="$PREFIX" "${CMAKE_FLAGS[@]}" \
+        -DPYTHON_EXECUTABLE="$PYTHON" || return
+  cmake --build "$PREFIX/build" -j "$JOBS" || return
+  cmake --install "$PREFIX/build" || return
+  # Caffe's CMake quietly skips pycaffe when boost-python for this Python is missing.
+  [[ -e "$PREFIX/lib/python3/dist-packages/caffe/_caffe.so" ]] \
+    || { echo "error: pycaffe was not built: no boost-python for Python $PY_MAJMIN (Debian: libboost-python-dev of a release whose python3 is $PY_MAJMIN)"; return 1; }
+}
+
+say "building Caffe ($KEY) with $JOBS jobs; log: $LOG"
+start=$(date +%s)
+if ! build >"$LOG" 2>&1; then
+  echo "build_caffe: error: the Caffe build failed; full log: $LOG" >&2
+  grep -nE '(error|Error|ERROR)[: ]' "$LOG" | tail -n 15 >&2 || tail -n 15 "$LOG" >&2
+  exit 1
+fi
+rm -rf "$PREFIX/build" "$PREFIX/debian" "$PREFIX/source"
+printf '%s\nbuilt %s in %ss\n' "$KEY_TEXT" "$(date -u +%FT%TZ)" "$(($(date +%s) - start))" >"$PREFIX/BUILD-INFO.txt"
+say "built in $(($(date +%s) - start)) s into $PREFIX"
+link_into_venv
