@@ -3,6 +3,7 @@
 #
 #   make setup     system packages, .venv/ and Caffe (cached outside the clone)
 #   make test      setup, then the test suite
+#   make prototxt  regenerate prototxt/ and solvers/ (every net and solver of Tables 1-4)
 #
 # Variables: PYTHON (the Python 3.11 the venv is made from), VENV (default .venv; give a conda
 # env's prefix to build into it instead), CUDA=1 (CUDA build of Caffe), CUDA_ARCH_BIN, CAFFE_SRC
@@ -14,10 +15,10 @@ CUDA ?= 0
 PYTEST_ARGS ?=
 export CAFFE_SRC CAFFE_CACHE JOBS CUDA_ARCH_BIN
 
-.PHONY: help setup system venv caffe test
+.PHONY: help setup system venv caffe test prototxt
 
 help:
-	@sed -n '2,12p' Makefile
+	@sed -n '2,13p' Makefile
 
 setup: caffe
 
@@ -36,3 +37,6 @@ caffe:
 
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+prototxt: setup
+	$(VENV)/bin/python tools/make_prototxts.py
