@@ -1,0 +1,116 @@
+"""The dataset readers on split files written here in the official formats, traps included."""
+import logging
+
+import pytest
+
+from data_prep.datasets import DatasetError, read_dataset
+
+UCF_CLASSES = ["ApplyEyeMakeup", "HandstandPushups", "YoYo"]
+
+
+def touch(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"video")
+
+
+def make_ucf101(root):
+    """Three classes, two groups; HandstandPushups' files say HandStandPushups, as in UCF-101."""
+    lists = root / "ucfTrainTestlist"
+    lists.mkdir(parents=True)
+    (lists / "classInd.txt").write_text(
+        "".join(f"{i} {name}\n" for i, name in enumerate(UCF_CLASSES, 1)))
+    for k in (1, 2, 3):
+        train, test = [], []
+        for i, cls in enumerate(UCF_CLASSES, 1):
+            file_cls = "HandStandPushups" if cls == "HandstandPushups" else cls
+            for group in (1, 2):
+                clip = f"{cls}/v_{file_cls}_g0{group}_c01.avi"
+                touch(root / "UCF-101" / clip)
+                (test if group == k % 2 + 1 else train).append((clip, i))
+        (lists / f"trainlist0{k}.txt").write_text("".join(f"{c} {i}\r\n" for c, i in train))
+        (lists / f"testlist0{k}.txt").write_text("".join(f"{c}\r\n" for c, _ in test))
+    return root
+
+
+def make_hmdb51(root):
+    splits = root / "testTrainMulti_7030_splits"
+    splits.mkdir(parents=True)
+    for cls in ("brush_hair", "cartwheel"):
+        for n in range(4):
+            touch(root / "hmdb51" / cls / f"{cls}_clip{n}.avi")
+        for k in (1, 2, 3):
+            tags = {1: "1 1 2 0", 2: "2 1 1 0", 3: "1 2 0 1"}[k].split()
+            (splits / f"{cls}_test_split{k}.txt").write_text(
+                "".join(f"{cls}_clip{n}.avi {tag} \n" for n, tag in enumerate(tags)))
+    return root
+
+
+def test_ucf101_reads_the_official_format_and_matches_names_case_insensitively(tmp_path, caplog):
+    with caplog.at_level(logging.INFO):
+        dataset = read_dataset("ucf101", make_ucf101(tmp_path))
+    assert dataset.classes == UCF_CLASSES
+    assert len(dataset.videos) == 6
+    split1 = dataset.split(1)
+    assert [v.id for v in split1["test"]] == [
+        "ApplyEyeMakeup/v_ApplyEyeMakeup_g02_c01.avi",
+        "HandstandPushups/v_HandStandPushups_g02_c01.avi", "YoYo/v_YoYo_g02_c01.avi"]
+    assert [v.label for v in split1["train"]] == [0, 1, 2]
+    video = dataset.videos["HandstandPushups/v_HandStandPushups_g01_c01.avi"]
+    assert (video.class_name, video.label) == ("HandstandPushups", 1)
+    assert video.path == tmp_path / "UCF-101/HandstandPushups/v_HandStandPushups_g01_c01.avi"
+
+
+def test_ucf101_folder_case_differing_from_classind_is_matched_with_a_log_line(tmp_path, caplog):
+    root = make_ucf101(tmp_path)
+    (root / "UCF-101/HandstandPushups").rename(root / "UCF-101/HandStandPushups")
+    lists = root / "ucfTrainTestlist"
+    for f in lists.glob("*list0*.txt"):
+        f.write_text(f.read_text().replace("HandstandPushups/", "HandStandPushups/"))
+    with caplog.at_level(logging.INFO):
+        dataset = read_dataset("ucf101", root)
+    assert dataset.videos["HandStandPushups/v_HandStandPushups_g01_c01.avi"].label == 1
+    assert "class folder HandStandPushups matched to classInd.txt's HandstandPushups" in caplog.text
+
+
+def test_hmdb51_tags_make_train_test_and_unused(tmp_path):
+    dataset = read_dataset("hmdb51", make_hmdb51(tmp_path))
+    assert dataset.classes == ["brush_hair", "cartwheel"]
+    split1 = dataset.split(1)
+    assert [v.id for v in split1["train"]] == [
+        "brush_hair/brush_hair_clip0.avi", "brush_hair/brush_hair_clip1.avi",
+        "cartwheel/cartwheel_clip0.avi", "cartwheel/cartwheel_clip1.avi"]
+    assert [v.id for v in split1["test"]] == ["brush_hair/brush_hair_clip2.avi",
+                                              "cartwheel/cartwheel_clip2.avi"]
+    assert [v.label for v in split1["test"]] == [0, 1]
+    assert len(dataset.split(3)["test"]) == 2 and len(dataset.split(3)["train"]) == 4
+
+
+def test_a_missing_video_stops_or_is_listed_and_skipped(tmp_path):
+    root = make_ucf101(tmp_path)
+    (root / "UCF-101/YoYo/v_YoYo_g01_c01.avi").unlink()
+    with pytest.raises(DatasetError, match=r"YoYo/v_YoYo_g01_c01.avi is listed in the split "
+                                           r"files but not on disk.*--allow-missing"):
+        read_dataset("ucf101", root)
+    dataset = read_dataset("ucf101", root, allow_missing=True)
+    assert dataset.missing == ["YoYo/v_YoYo_g01_c01.avi"]
+    assert len(dataset.videos) == 5
+
+
+def test_missing_split_file_unknown_class_and_duplicates_are_clear_errors(tmp_path):
+    root = make_ucf101(tmp_path / "a")
+    (root / "ucfTrainTestlist/testlist02.txt").unlink()
+    with pytest.raises(DatasetError, match=r"split file .*testlist02.txt is missing; unpack "
+                                           r"UCF101TrainTestSplits"):
+        read_dataset("ucf101", root)
+    root = make_ucf101(tmp_path / "b")
+    with open(root / "ucfTrainTestlist/trainlist01.txt", "a") as f:
+        f.write("Juggling/v_Juggling_g01_c01.avi 4\n")
+    with pytest.raises(DatasetError, match="in class Juggling, which .*classInd.txt does not list"):
+        read_dataset("ucf101", root)
+    root = make_hmdb51(tmp_path / "c")
+    path = root / "testTrainMulti_7030_splits/cartwheel_test_split2.txt"
+    path.write_text(path.read_text() + "cartwheel_clip0.avi 1\n")
+    with pytest.raises(DatasetError, match="cartwheel_test_split2.txt lists cartwheel_clip0.avi twice"):
+        read_dataset("hmdb51", root)
+    with pytest.raises(DatasetError, match="dataset folder .*nowhere does not exist"):
+        read_dataset("hmdb51", tmp_path / "nowhere")
