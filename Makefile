@@ -4,6 +4,9 @@
 #   make setup     system packages, .venv/ and Caffe (cached outside the clone)
 #   make test      setup, then the test suite
 #   make prototxt  regenerate prototxt/ and solvers/ (every net and solver of Tables 1-4)
+#   make frames DATASET=ucf101 ROOT=/path [OUT= JOBS= SHARD=i/N]   frames into the store
+#   make flow   DATASET=ucf101 ROOT=/path [METHOD=brox BOUND= BACKWARD=1 JOBS= SHARD=i/N]
+#   make merge  DATASET=ucf101 ROOT=/path  join the shards of a SHARD=i/N run
 #
 # Variables: PYTHON (the Python 3.11 the venv is made from), VENV (default .venv; give a conda
 # env's prefix to build into it instead), CUDA=1 (CUDA build of Caffe), CUDA_ARCH_BIN, CAFFE_SRC
@@ -13,12 +16,18 @@ PYTHON ?= python3.11
 VENV ?= .venv
 CUDA ?= 0
 PYTEST_ARGS ?=
+DATASET ?= ucf101
+METHOD ?= brox
+# Extraction flags, passed on only when set.
+EXTRACT = $(VENV)/bin/python tools/extract.py --dataset $(DATASET) --root $(ROOT) \
+	$(if $(OUT),--out $(OUT)) $(if $(JOBS),--jobs $(JOBS)) $(if $(SHARD),--shard $(SHARD)) \
+	$(if $(ALLOW_MISSING),--allow-missing)
 export CAFFE_SRC CAFFE_CACHE JOBS CUDA_ARCH_BIN
 
-.PHONY: help setup system venv caffe test prototxt
+.PHONY: help setup system venv caffe test prototxt frames flow merge
 
 help:
-	@sed -n '2,13p' Makefile
+	@sed -n '2,16p' Makefile
 
 setup: caffe
 
@@ -40,3 +49,12 @@ test: setup
 
 prototxt: setup
 	$(VENV)/bin/python tools/make_prototxts.py
+
+frames: setup
+	$(EXTRACT)
+
+flow: setup
+	$(EXTRACT) --method $(METHOD) $(if $(BOUND),--bound $(BOUND)) $(if $(BACKWARD),--backward)
+
+merge: setup
+	$(EXTRACT) --merge
