@@ -4,6 +4,7 @@
 #   make setup     system packages, .venv/ and Caffe (cached outside the clone)
 #   make test      setup, then the test suite
 #   make prototxt  regenerate prototxt/ and solvers/ (every net and solver of Tables 1-4)
+#   make synthetic  the embedded default data: synthetic UCF-101- and HMDB-51-like datasets
 #   make frames DATASET=ucf101 ROOT=/path [OUT= JOBS= SHARD=i/N]   frames into the store
 #   make flow   DATASET=ucf101 ROOT=/path [METHOD=brox BOUND= BACKWARD=1 JOBS= SHARD=i/N]
 #   make merge  DATASET=ucf101 ROOT=/path  join the shards of a SHARD=i/N run
@@ -18,16 +19,18 @@ CUDA ?= 0
 PYTEST_ARGS ?=
 DATASET ?= ucf101
 METHOD ?= brox
+SYNTHETIC ?= data/synthetic
+ROOT ?= $(SYNTHETIC)/$(DATASET)
 # Extraction flags, passed on only when set.
 EXTRACT = $(VENV)/bin/python tools/extract.py --dataset $(DATASET) --root $(ROOT) \
 	$(if $(OUT),--out $(OUT)) $(if $(JOBS),--jobs $(JOBS)) $(if $(SHARD),--shard $(SHARD)) \
 	$(if $(ALLOW_MISSING),--allow-missing)
 export CAFFE_SRC CAFFE_CACHE JOBS CUDA_ARCH_BIN
 
-.PHONY: help setup system venv caffe test prototxt frames flow merge
+.PHONY: help setup system venv caffe test prototxt synthetic frames flow merge
 
 help:
-	@sed -n '2,16p' Makefile
+	@sed -n '2,17p' Makefile
 
 setup: caffe
 
@@ -49,6 +52,9 @@ test: setup
 
 prototxt: setup
 	$(VENV)/bin/python tools/make_prototxts.py
+
+synthetic: setup
+	$(VENV)/bin/python tools/make_synthetic.py --out $(SYNTHETIC)
 
 frames: setup
 	$(EXTRACT)

