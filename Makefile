@@ -8,6 +8,7 @@
 #   make frames DATASET=ucf101 ROOT=/path [OUT= JOBS= SHARD=i/N]   frames into the store
 #   make flow   DATASET=ucf101 ROOT=/path [METHOD=brox BOUND= BACKWARD=1 JOBS= SHARD=i/N]
 #   make merge  DATASET=ucf101 ROOT=/path  join the shards of a SHARD=i/N run
+#   make bench-flow  flow speed/accuracy, pipeline overhead, JOBS=2 speed-up, storage
 #
 # Variables: PYTHON (the Python 3.11 the venv is made from), VENV (default .venv; give a conda
 # env's prefix to build into it instead), CUDA=1 (CUDA build of Caffe), CUDA_ARCH_BIN, CAFFE_SRC
@@ -27,10 +28,10 @@ EXTRACT = $(VENV)/bin/python tools/extract.py --dataset $(DATASET) --root $(ROOT
 	$(if $(ALLOW_MISSING),--allow-missing)
 export CAFFE_SRC CAFFE_CACHE JOBS CUDA_ARCH_BIN
 
-.PHONY: help setup system venv caffe test prototxt synthetic frames flow merge
+.PHONY: help setup system venv caffe test prototxt synthetic frames flow merge bench-flow
 
 help:
-	@sed -n '2,17p' Makefile
+	@sed -n '2,18p' Makefile
 
 setup: caffe
 
@@ -64,3 +65,6 @@ flow: setup
 
 merge: setup
 	$(EXTRACT) --merge
+
+bench-flow: setup
+	$(VENV)/bin/python tools/bench_flow.py

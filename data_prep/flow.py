@@ -57,8 +57,17 @@ class BroxFlow:
         self._solver.setFixedPointIterations(params.fixed_point)
         self._solver.setSorIterations(params.sor)
         self._solver.setOmega(params.omega)
+        self._recent = []  # (frame, its pyramid): a video's frame i+1 starts pair i+1 too
 
     def pyramid(self, image: np.ndarray) -> list[np.ndarray]:
+        for frame, levels in self._recent:
+            if frame is image:
+                return levels
+        levels = self.build_pyramid(image)
+        self._recent = [(image, levels)] + self._recent[:1]
+        return levels
+
+    def build_pyramid(self, image: np.ndarray) -> list[np.ndarray]:
         levels = [image.astype(np.float32)]
         while min(levels[-1].shape) * self.params.scale >= self.params.min_size:
             levels.append(cv2.resize(levels[-1], None, fx=self.params.scale, fy=self.params.scale,
