@@ -171,3 +171,24 @@ def test_show_flow_draws_the_papers_figure_2_panels(tiny_ucf101, tmp_path):
                              "--method", "farneback"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 1
     assert "has flows 0 .. 4; --frame 5 is outside them" in result.stderr
+
+
+def test_a_truncated_video_is_reported_with_its_frame_counts(tiny_ucf101, tmp_path, make_video):
+    clip = tiny_ucf101 / "UCF-101/Beta/v_Beta_g01_c01.avi"
+    make_video(clip, 20, seed=5)
+    clip.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
+    summary = extract(config(tiny_ucf101, tmp_path / "store"))
+    assert summary.stored == 5
+    reason = dict(summary.failed)["Beta/v_Beta_g01_c01.avi"]
+    assert "truncated or corrupt, decoded" in reason and "of the 20 frames" in reason
+
+
+def test_the_lmdb_map_grows_when_a_video_does_not_fit(tmp_path, monkeypatch):
+    import data_prep.store as store
+    monkeypatch.setattr(store, "INITIAL_MAP_SIZE", 64 * 1024)
+    records = {f"v/img/{i:05d}": bytes([i]) * 50_000 for i in range(8)}  # 400 KB > 64 KB
+    with Store(tmp_path / "s.lmdb") as s:
+        s.put_video("v", records, {"frame_count": 8})
+        assert s.env.info()["map_size"] >= 512 * 1024
+    with Store(tmp_path / "s.lmdb", readonly=True) as s:
+        assert s.records("v") == records and s.meta("v") == {"frame_count": 8}
