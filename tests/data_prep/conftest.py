@@ -4,15 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-
-def write_video(path, frames, fps=25):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
-    assert writer.isOpened(), path
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
+from data_prep.synthetic import write_video
 
 
 def moving_square(n_frames, seed, size=(48, 64)):
