@@ -44,20 +44,46 @@ def flow_keys(video: str, i: int, backward: bool = False) -> tuple[str, str]:
     return f"{video}/{prefix}x/{i:05d}", f"{video}/{prefix}y/{i:05d}"
 
 
+# LMDB allows one environment per file and process: readers in one process (a train net and
+# its test net, say) share it. {(pid, path): [environment, users]}
+_READERS = {}
+
+
 class Store:
     """One LMDB environment; writes whole videos, grows its map as needed."""
 
     def __init__(self, path: Path, readonly: bool = False):
-        self.path = Path(path)
+        self.path, self.readonly = Path(path), readonly
         if readonly and not self.path.exists():
             raise StoreError(f"store {self.path} does not exist; run `make frames` / "
                              "`make flow` for this dataset first.")
+        self._key = (os.getpid(), os.path.realpath(self.path))
+        if readonly and self._key in _READERS:
+            self.env = _READERS[self._key][0]
+            _READERS[self._key][1] += 1
+            return
         self.env = lmdb.open(str(self.path), map_size=INITIAL_MAP_SIZE, subdir=True,
                              readonly=readonly, lock=True, readahead=False,
                              meminit=False, max_readers=512)
+        if readonly:
+            _READERS[self._key] = [self.env, 1]
 
     def close(self):
-        self.env.close()
+        if self.env is None:
+            return
+        shared = _READERS.get(self._key) if self.readonly else None
+        if shared is not None:
+            shared[1] -= 1
+            if shared[1] == 0:
+                del _READERS[self._key]
+                self.env.close()
+        else:
+            self.env.close()
+        self.env = None
+
+    def __del__(self):
+        if getattr(self, "env", None) is not None:
+            self.close()
 
     def __enter__(self):
         return self

@@ -1,0 +1,159 @@
+"""Training mini-batches from the stores: the data layers' parameters, their videos, and
+`BatchMaker`, which fills one batch's arrays (in a worker process, or inline)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from data_prep.store import FlowReader, FrameReader
+from models.sampling import (HELD_OUT_FRACTION, Sample, TrainVideo, batch_seed, by_class,
+                             held_out, sample_batch, usable)
+from models.volumes import colour_jitter, flow_volume, random_crop, rgb_input
+
+
+class InputError(ValueError):
+    """Data-layer parameters or stores that cannot make a batch; the message says why."""
+
+
+@dataclass(frozen=True)
+class InputParams:
+    """The data layer's param_str. The committed nets carry the first group; the training tool
+    adds the run's own stores, splits and seed to its copy."""
+
+    stream: str
+    batch_size: int
+    crop_size: int
+    datasets: list
+    flip: bool = True
+    new_length: int = 1
+    stacking: str = "flow"
+    mean_subtraction: bool = True
+    colour_jitter: bool = False
+    ignore_label: int = -1
+    borrowed_classes: dict = field(default_factory=dict)
+    # added per run
+    stores: dict = field(default_factory=dict)  # dataset -> store folder
+    splits: dict = field(default_factory=dict)  # dataset -> 1, 2, 3 or "all"
+    method: str = "brox"
+    seed: int = 0
+    workers: int = 2
+    queue_size: int = 2
+    held_out: float = HELD_OUT_FRACTION
+    start_batch: int = 0  # a resumed run's first batch, so it continues the same sequence
+
+    @property
+    def channels(self) -> int:
+        return (2 if self.stream == "temporal" else 3) * self.new_length
+
+
+def parse_params(param_str: str, stream: str) -> InputParams:
+    try:
+        raw = json.loads(param_str)
+    except json.JSONDecodeError as error:
+        raise InputError(f"data layer param_str is not JSON ({error}): {param_str!r}") from None
+    known = {f.name for f in fields(InputParams)} - {"stream"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise InputError(f"data layer param_str has unknown keys {unknown}; known: "
+                         f"{sorted(known)}")
+    params = InputParams(stream=stream, **raw)
+    if params.borrowed_classes:
+        raise InputError("borrowed_classes (Table 2's 78 UCF-101 classes added to HMDB-51) needs "
+                         "the list of classes, which the paper does not publish; not supported "
+                         "yet.")
+    missing = [d for d in params.datasets if d not in params.stores or d not in params.splits]
+    if missing:
+        raise InputError(f"data layer param_str gives no store or split for {missing}: train "
+                         "with tools/train_net.py, which writes them into the run's nets.")
+    return params
+
+
+def read_videos(params: InputParams, dataset: str, phase_train: bool) -> list[TrainVideo]:
+    """The split's training videos of one dataset, minus (TRAIN) or only (TEST) the held-out
+    slice, that are long enough for a sample."""
+    index_path = Path(params.stores[dataset]) / "index.h5"
+    if not index_path.exists():
+        raise InputError(f"{index_path} does not exist; run `make flow DATASET={dataset}` first.")
+    split = params.splits[dataset]
+    with h5py.File(index_path, "r") as index:
+        ids = [v.decode() for v in index["videos/id"][:]]
+        labels = index["videos/label"][:]
+        if split == "all":
+            member = np.ones(len(ids), bool)
+        else:
+            member = index[f"videos/split{split}"][:] == 1
+        if params.stream == "temporal":
+            group = f"flow/{params.method}"
+            if group not in index:
+                raise InputError(f"{index_path} has no {params.method} flow; run `make flow "
+                                 f"DATASET={dataset} METHOD={params.method}` first.")
+            counts, stored = index[f"{group}/flow_count"][:], index[f"{group}/stored"][:]
+        else:
+            counts, stored = index["videos/frame_count"][:] - 1, np.ones(len(ids), bool)
+    videos = [TrainVideo(dataset, i, int(label), int(count))
+              for i, label, count, m, s in zip(ids, labels, counts, member, stored)
+              if m and s and held_out(i, params.held_out) != phase_train]
+    return [v for v in videos if usable(v, params.stacking, params.new_length, params.stream)]
+
+
+class BatchMaker:
+    """Fills batch arrays; opens its own LMDB readers (one set per process)."""
+
+    def __init__(self, params: InputParams, phase_train: bool, rank: int = 0):
+        self.params, self.rank, self.phase_train = params, rank, phase_train
+        videos = [v for d in params.datasets for v in read_videos(params, d, phase_train)]
+        if not videos:
+            raise InputError(f"no {'training' if phase_train else 'held-out'} video of "
+                             f"{params.datasets} is in the stores {params.stores}.")
+        self.groups = by_class(videos, params.datasets)
+        self.videos = len(videos)
+        self._readers = None
+
+    @property
+    def shapes(self):
+        p = self.params
+        return (p.batch_size, p.channels, p.crop_size, p.crop_size), (len(p.datasets), p.batch_size)
+
+    def readers(self):
+        if self._readers is None:  # opened lazily: LMDB handles must not cross a fork
+            if self.params.stream == "temporal":
+                self._readers = {d: FlowReader(s, self.params.method)
+                                 for d, s in self.params.stores.items()}
+            else:
+                self._readers = {d: FrameReader(s) for d, s in self.params.stores.items()}
+        return self._readers
+
+    def samples(self, batch_index: int) -> tuple[list[Sample], np.random.Generator]:
+        p = self.params
+        # TEST batches come from their own stream, so validation never shifts training batches.
+        rng = batch_seed(p.seed + (0 if self.phase_train else 1_000_003), self.rank, batch_index)
+        return sample_batch(self.groups, p.datasets, p.batch_size, rng, p.stacking, p.new_length,
+                            p.stream, p.ignore_label), rng
+
+    def fill(self, batch_index: int, data: np.ndarray, labels: np.ndarray) -> None:
+        samples, rng = self.samples(batch_index)
+        for i, sample in enumerate(samples):
+            data[i] = self.sample_input(sample, rng)
+            labels[:, i] = sample.labels
+
+    def sample_input(self, sample: Sample, rng: np.random.Generator) -> np.ndarray:
+        p, reader = self.params, self.readers()[sample.video.dataset]
+        video, t, size = sample.video.id, sample.frame, p.crop_size
+        flip = p.flip and bool(rng.random() < 0.5)
+        if p.stream == "spatial":
+            frames = [reader.frame(video, t + k) for k in range(p.new_length)]
+            y0, x0 = random_crop(*frames[0].shape[:2], size, rng)
+            jitter = colour_jitter(rng) if p.colour_jitter else None
+            return rgb_input(frames, y0, x0, size, flip, jitter)
+        if p.stacking == "bidirectional":
+            half = p.new_length // 2
+            fields_ = [reader.flow(video, t + k) for k in range(half)] + \
+                      [reader.flow(video, t - half + k, backward=True) for k in range(half)]
+        else:
+            fields_ = [reader.flow(video, t + k) for k in range(p.new_length)]
+        y0, x0 = random_crop(*fields_[0].shape[:2], size, rng)
+        return flow_volume(fields_, p.stacking, y0, x0, size, p.mean_subtraction, flip)
