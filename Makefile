@@ -9,6 +9,8 @@
 #   make flow   DATASET=ucf101 ROOT=/path [METHOD=brox BOUND= BACKWARD=1 JOBS= SHARD=i/N]
 #   make merge  DATASET=ucf101 ROOT=/path  join the shards of a SHARD=i/N run
 #   make bench-flow  flow speed/accuracy, pipeline overhead, JOBS=2 speed-up, storage
+#   make train-spatial | train-temporal | train-multitask  DATASET= SPLIT= [SETTING= GPUS=0,1
+#        WEIGHTS=x.caffemodel RESUME=1 ITERS= NET=]   train with pycaffe (runs/{net}_split{k}/)
 #
 # Variables: PYTHON (the Python 3.11 the venv is made from), VENV (default .venv; give a conda
 # env's prefix to build into it instead), CUDA=1 (CUDA build of Caffe), CUDA_ARCH_BIN, CAFFE_SRC
@@ -20,18 +22,23 @@ CUDA ?= 0
 PYTEST_ARGS ?=
 DATASET ?= ucf101
 METHOD ?= brox
+SPLIT ?= 1
 SYNTHETIC ?= data/synthetic
 ROOT ?= $(SYNTHETIC)/$(DATASET)
 # Extraction flags, passed on only when set.
 EXTRACT = $(VENV)/bin/python tools/extract.py --dataset $(DATASET) --root $(ROOT) \
 	$(if $(OUT),--out $(OUT)) $(if $(JOBS),--jobs $(JOBS)) $(if $(SHARD),--shard $(SHARD)) \
 	$(if $(ALLOW_MISSING),--allow-missing)
+TRAIN = $(VENV)/bin/python tools/train_net.py --dataset $(DATASET) --split $(SPLIT) \
+	$(if $(SETTING),--setting $(SETTING)) $(if $(GPUS),--gpus $(GPUS)) \
+	$(if $(WEIGHTS),--weights $(WEIGHTS)) $(if $(RESUME),--resume) $(if $(ITERS),--iters $(ITERS)) \
+	$(if $(NET),--net $(NET))
 export CAFFE_SRC CAFFE_CACHE JOBS CUDA_ARCH_BIN
 
-.PHONY: help setup system venv caffe test prototxt synthetic frames flow merge bench-flow
+.PHONY: help setup system venv caffe test prototxt synthetic frames flow merge bench-flow train-spatial train-temporal train-multitask
 
 help:
-	@sed -n '2,18p' Makefile
+	@sed -n '2,20p' Makefile
 
 setup: caffe
 
@@ -68,3 +75,12 @@ merge: setup
 
 bench-flow: setup
 	$(VENV)/bin/python tools/bench_flow.py
+
+train-spatial: setup
+	$(TRAIN) --stream spatial
+
+train-temporal: setup
+	$(TRAIN) --stream temporal
+
+train-multitask: setup
+	$(TRAIN) --stream multitask

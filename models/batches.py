@@ -11,7 +11,7 @@ import numpy as np
 
 from data_prep.store import FlowReader, FrameReader
 from models.sampling import (HELD_OUT_FRACTION, Sample, TrainVideo, batch_seed, by_class,
-                             held_out, sample_batch, usable)
+                             held_out_ids, sample_batch, usable)
 from models.volumes import colour_jitter, flow_volume, random_crop, rgb_input
 
 
@@ -95,9 +95,10 @@ def read_videos(params: InputParams, dataset: str, phase_train: bool) -> list[Tr
         else:
             counts, stored = index["videos/frame_count"][:] - 1, np.ones(len(ids), bool)
     videos = [TrainVideo(dataset, i, int(label), int(count))
-              for i, label, count, m, s in zip(ids, labels, counts, member, stored)
-              if m and s and held_out(i, params.held_out) != phase_train]
-    return [v for v in videos if usable(v, params.stacking, params.new_length, params.stream)]
+              for i, label, count, m, s in zip(ids, labels, counts, member, stored) if m and s]
+    videos = [v for v in videos if usable(v, params.stacking, params.new_length, params.stream)]
+    held = held_out_ids(videos, params.held_out)
+    return [v for v in videos if (v.id in held) != phase_train]
 
 
 class BatchMaker:

@@ -7,8 +7,11 @@ made inline, whatever the workers' speeds; each worker holds at most `slots` bat
 """
 from __future__ import annotations
 
+import atexit
 import multiprocessing
+import os
 import queue
+import signal
 import traceback
 from multiprocessing import shared_memory
 
@@ -38,12 +41,35 @@ class Slots:
         self.memory.unlink()
 
 
-def work(maker, worker: int, workers: int, slots: Slots, free, ready, first_index: int):
+def die_with_parent(parent: int) -> None:
+    """A worker must not outlive its trainer (killed, or leaving through os._exit): Linux sends
+    it SIGTERM when the parent dies; elsewhere the wait for a free slot checks the parent."""
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # it died before prctl took effect
+        os._exit(0)
+
+
+def next_free(free, parent: int):
+    while True:
+        try:
+            return free.get(timeout=WAIT_SECONDS)
+        except queue.Empty:
+            if os.getppid() != parent:
+                return None
+
+
+def work(maker, worker: int, workers: int, slots: Slots, free, ready, first_index: int,
+         parent: int):
+    die_with_parent(parent)
     cv2.setNumThreads(1)
     try:
         index = first_index + worker
         while True:
-            slot = free.get()
+            slot = next_free(free, parent)
             if slot is None:
                 return
             data, labels = slots.view(slot)
@@ -72,10 +98,12 @@ class Prefetcher:
             for s in range(slots):
                 free.put(s)
             process = context.Process(target=work, daemon=True,
-                                      args=(maker, w, workers, pool, free, ready, first_index))
+                                      args=(maker, w, workers, pool, free, ready, first_index,
+                                            os.getpid()))
             process.start()
             self.pools.append((pool, free, ready, process))
         self.held = None  # (worker, slot) lent to the consumer
+        atexit.register(self.close)  # Caffe may never delete its layers before exit
 
     def next(self):
         if self.workers == 0:

@@ -31,9 +31,18 @@ class Sample:
     labels: tuple[int, ...]  # one per head; IGNORE for another dataset's head
 
 
-def held_out(video_id: str, fraction: float = HELD_OUT_FRACTION) -> bool:
-    """A stable split of training videos: the same id is held out on every run and machine."""
-    return zlib.crc32(video_id.encode()) % 1000 < fraction * 1000
+def held_out_ids(videos: list[TrainVideo], fraction: float = HELD_OUT_FRACTION) -> set[str]:
+    """A stable, class-balanced slice of the training videos: in each class, the share
+    `fraction` (at least one, when the class has two or more) with the smallest CRC-32 of their
+    ids. The same ids are held out on every run and machine."""
+    chosen = set()
+    for group in by_class(videos, sorted({v.dataset for v in videos})):
+        if len(group) < 2 or fraction <= 0:
+            continue
+        count = max(1, round(fraction * len(group)))
+        ranked = sorted(group, key=lambda v: (zlib.crc32(v.id.encode()), v.id))
+        chosen.update(v.id for v in ranked[:count])
+    return chosen
 
 
 def frame_range(flow_count: int, stacking: str, new_length: int,

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from models.sampling import (TrainVideo, batch_seed, by_class, frame_range, held_out,
+from models.sampling import (TrainVideo, batch_seed, by_class, frame_range, held_out_ids,
                              per_gpu_batch, sample_batch)
 
 # A class with many videos and one with few: sampling must still be uniform over classes.
@@ -64,9 +64,13 @@ def test_per_gpu_batch_splits_the_papers_256():
         per_gpu_batch(256, 3)
 
 
-def test_the_held_out_slice_is_stable_and_about_a_tenth():
-    ids = [f"Class{c}/v_Class{c}_g{g:02d}_c{k:02d}.avi" for c in range(50) for g in range(25)
-           for k in range(4)]
-    slice_ = [held_out(i) for i in ids]
-    assert slice_ == [held_out(i) for i in ids]
-    assert 0.08 < np.mean(slice_) < 0.12
+def test_the_held_out_slice_is_stable_class_balanced_and_about_a_tenth():
+    videos = [TrainVideo("ucf101", f"Class{c}/v_Class{c}_g{g:02d}_c{k:02d}.avi", c, 30)
+              for c in range(20) for g in range(25) for k in range(4)]
+    held = held_out_ids(videos)
+    assert held == held_out_ids(list(reversed(videos)))
+    assert len(held) == 20 * 10
+    assert {v.label for v in videos if v.id in held} == set(range(20))
+    few = [TrainVideo("ucf101", f"A/{i}", 0, 30) for i in range(3)] + \
+        [TrainVideo("ucf101", "B/0", 1, 30)]
+    assert len(held_out_ids(few)) == 1 and "B/0" not in held_out_ids(few)

@@ -1,0 +1,133 @@
+"""Trains one of the paper's nets with pycaffe on the CPU, one GPU or several (NCCL).
+
+    python tools/train_net.py --dataset ucf101 --stream temporal --split 1 [--gpus 0,1,2,3]
+    python tools/train_net.py --dataset ucf101 --stream spatial --setting lastlayer \
+        --weights VGG_CNN_M_2048.caffemodel
+    python tools/train_net.py --net multitask_temporal_flow-L10-meansub_scratch_drop0.9 --resume
+
+Everything goes to runs/{net}_split{k}/ (nets, solver, config, log, metrics, plot, snapshots).
+Ctrl-C snapshots first; --resume continues from the last snapshot.
+"""
+from __future__ import annotations
+
+import argparse
+import atexit
+import logging
+import os
+import sys
+from pathlib import Path
+
+from models.batches import InputError
+from models.cnn_m_2048 import NetConfig
+from models.paper import HMDB51, UCF101, PaperNet, paper_nets
+from models.training import RunConfig, TrainingError, train
+from models.weights import WeightsError
+
+log = logging.getLogger("train")
+HEADS = {"ucf101": (UCF101,), "hmdb51": (HMDB51,), "multitask": (HMDB51, UCF101)}
+
+
+def select_net(args) -> PaperNet:
+    known = {net.name: net for net in paper_nets()}
+    if args.net:
+        if args.net not in known:
+            raise TrainingError(f"--net {args.net} is not one of the paper's nets: "
+                                f"{', '.join(sorted(known))}")
+        return known[args.net]
+    stream = "spatial" if args.stream == "spatial" else "temporal"
+    setting = args.setting or ("lastlayer" if stream == "spatial" else "scratch")
+    dropout = args.dropout if args.dropout is not None else (0.5 if setting == "lastlayer"
+                                                             else 0.9)
+    length = args.length or (1 if stream == "spatial" else 10)
+    group = "multitask" if args.stream == "multitask" else args.dataset
+    config = NetConfig(stream=stream, heads=HEADS[group], setting=setting, dropout=dropout,
+                       new_length=length, stacking=args.stacking,
+                       mean_subtraction=not args.no_mean_subtraction)
+    candidate = PaperNet(group, config, "not in the paper")
+    return known.get(candidate.name, candidate)
+
+
+def default_store(dataset: str) -> Path:
+    """Real data's store if it exists, else the synthetic dataset's (the embedded default)."""
+    real = Path("data") / dataset
+    return real if (real / "index.h5").exists() else Path("data/synthetic/stores") / dataset
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--net", help="one of the paper's nets by name (prototxt/README.md)")
+    parser.add_argument("--dataset", choices=("ucf101", "hmdb51"), default="ucf101",
+                        help="the dataset (multi-task: the one whose split is used)")
+    parser.add_argument("--stream", choices=("spatial", "temporal", "multitask"),
+                        default="temporal")
+    parser.add_argument("--setting", choices=("scratch", "finetune", "lastlayer"))
+    parser.add_argument("--dropout", type=float)
+    parser.add_argument("--stacking", choices=("flow", "trajectory", "bidirectional"),
+                        default="flow")
+    parser.add_argument("--length", type=int, help="L, flows stacked (default 10)")
+    parser.add_argument("--no-mean-subtraction", action="store_true")
+    parser.add_argument("--split", type=int, choices=(1, 2, 3), default=1)
+    parser.add_argument("--store", action="append", default=[], metavar="DATASET=FOLDER",
+                        help="a dataset's store (default data/DATASET, else the synthetic one)")
+    parser.add_argument("--method", default="brox", help="flow method of the store")
+    parser.add_argument("--gpus", default="", help="e.g. 0 or 0,1,2,3; empty: the CPU")
+    parser.add_argument("--weights", help="a .caffemodel to start from (by layer name)")
+    parser.add_argument("--resume", action="store_true", help="continue from the last snapshot")
+    parser.add_argument("--runs", type=Path, default=Path("runs"))
+    parser.add_argument("--iters", type=int, help="scale the paper's schedule to N iterations")
+    parser.add_argument("--width", type=float, default=1.0, help="channel width factor")
+    parser.add_argument("--input-size", type=int, help="crop size (default 224)")
+    parser.add_argument("--batch-size", type=int, help="total batch (default 256)")
+    parser.add_argument("--workers", type=int, default=2, help="data worker processes per GPU")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--snapshot-every", type=int)
+    parser.add_argument("--test-interval", type=int)
+    parser.add_argument("--test-iter", type=int)
+    parser.add_argument("--display", type=int, default=20)
+    parser.add_argument("--base-lr", type=float, help="override the paper's 1e-2 (recorded)")
+    return parser.parse_args(argv)
+
+
+def run_config(args, net: PaperNet) -> RunConfig:
+    datasets = [h.name for h in net.config.heads]
+    stores = {d: default_store(d) for d in datasets}
+    for item in args.store:
+        name, _, folder = item.partition("=")
+        stores[name] = Path(folder)
+    # Multi-task (Sect. 6): the other dataset's videos of all splits join the chosen split's.
+    splits = {d: (args.split if d == args.dataset or len(datasets) == 1 else "all")
+              for d in datasets}
+    return RunConfig(net=net, split=args.split, stores=stores, splits=splits, runs=args.runs,
+                     gpus=[g for g in args.gpus.split(",") if g], weights=args.weights,
+                     method=args.method, iters=args.iters, width=args.width,
+                     input_size=args.input_size, batch_size=args.batch_size,
+                     workers=args.workers, seed=args.seed, snapshot_every=args.snapshot_every,
+                     test_interval=args.test_interval, test_iter=args.test_iter,
+                     display=args.display, resume=args.resume, base_lr=args.base_lr)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        config = run_config(args, select_net(args))
+        config.folder.mkdir(parents=True, exist_ok=True)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
+                            handlers=[logging.StreamHandler(),
+                                      logging.FileHandler(config.folder / "train.log")])
+        reached = train(config)
+    except (TrainingError, WeightsError, InputError) as error:
+        print(f"train_net: {error}", file=sys.stderr)
+        if "loss became" in str(error):
+            # A NaN step may have corrupted Caffe's heap (models/training.py): leave without
+            # running its destructors, after Python's own exit handlers (data workers stopped,
+            # shared memory released, logs flushed). Snapshots are already on disk.
+            sys.stderr.flush()
+            atexit._run_exitfuncs()
+            os._exit(1)
+        return 1
+    log.info("stopped at iteration %d; run folder %s", reached, config.folder)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
