@@ -9,6 +9,7 @@
 #   make flow   DATASET=ucf101 ROOT=/path [METHOD=brox BOUND= BACKWARD=1 JOBS= SHARD=i/N]
 #   make merge  DATASET=ucf101 ROOT=/path  join the shards of a SHARD=i/N run
 #   make bench-flow  flow speed/accuracy, pipeline overhead, JOBS=2 speed-up, storage
+#   make bench-train input samples/s of the data layers, Caffe CPU img/s, share of sgemm peak
 #   make train-spatial | train-temporal | train-multitask  DATASET= SPLIT= [SETTING= GPUS=0,1
 #        WEIGHTS=x.caffemodel RESUME=1 ITERS= NET=]   train with pycaffe (runs/{net}_split{k}/)
 #
@@ -35,10 +36,10 @@ TRAIN = $(VENV)/bin/python tools/train_net.py --dataset $(DATASET) --split $(SPL
 	$(if $(NET),--net $(NET))
 export CAFFE_SRC CAFFE_CACHE JOBS CUDA_ARCH_BIN
 
-.PHONY: help setup system venv caffe test prototxt synthetic frames flow merge bench-flow train-spatial train-temporal train-multitask
+.PHONY: help setup system venv caffe test prototxt synthetic frames flow merge bench-flow bench-train train-spatial train-temporal train-multitask
 
 help:
-	@sed -n '2,20p' Makefile
+	@sed -n '2,21p' Makefile
 
 setup: caffe
 
@@ -75,6 +76,9 @@ merge: setup
 
 bench-flow: setup
 	$(VENV)/bin/python tools/bench_flow.py
+
+bench-train: setup
+	$(VENV)/bin/python tools/bench_train.py
 
 train-spatial: setup
 	$(TRAIN) --stream spatial

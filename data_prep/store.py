@@ -187,6 +187,14 @@ class FlowReader:
         key_x, key_y = flow_keys(video, i, backward)
         return decode_flow(self.store.get(key_x), self.store.get(key_y), ranges)
 
+    def quantised(self, video: str, i: int, backward: bool = False):
+        """(d^x as stored, d^y as stored, ranges): the two uint8 images and the [lo, hi] of
+        each, for callers that dequantise only what they crop."""
+        ranges = self.meta(video)["backward_ranges" if backward else "ranges"][i]
+        key_x, key_y = flow_keys(video, i, backward)
+        return (decode_jpeg(self.store.get(key_x), colour=False),
+                decode_jpeg(self.store.get(key_y), colour=False), ranges)
+
 
 def write_index(folder: Path, dataset, methods: list[str]) -> Path:
     """index.h5 from the stores' meta records and the dataset's splits; written to a temporary

@@ -12,7 +12,8 @@ import numpy as np
 from data_prep.store import FlowReader, FrameReader
 from models.sampling import (HELD_OUT_FRACTION, Sample, TrainVideo, batch_seed, by_class,
                              held_out_ids, sample_batch, usable)
-from models.volumes import colour_jitter, flow_volume, random_crop, rgb_input
+from models.volumes import (colour_jitter, flow_volume, random_crop, rgb_input,
+                            stacked_quantised)
 
 
 class InputError(ValueError):
@@ -138,10 +139,11 @@ class BatchMaker:
     def fill(self, batch_index: int, data: np.ndarray, labels: np.ndarray) -> None:
         samples, rng = self.samples(batch_index)
         for i, sample in enumerate(samples):
-            data[i] = self.sample_input(sample, rng)
+            self.sample_input(sample, rng, data[i])
             labels[:, i] = sample.labels
 
-    def sample_input(self, sample: Sample, rng: np.random.Generator) -> np.ndarray:
+    def sample_input(self, sample: Sample, rng: np.random.Generator, out: np.ndarray) -> None:
+        """Writes one sample's input into `out` (C x S x S)."""
         p, reader = self.params, self.readers()[sample.video.dataset]
         video, t, size = sample.video.id, sample.frame, p.crop_size
         flip = p.flip and bool(rng.random() < 0.5)
@@ -149,12 +151,19 @@ class BatchMaker:
             frames = [reader.frame(video, t + k) for k in range(p.new_length)]
             y0, x0 = random_crop(*frames[0].shape[:2], size, rng)
             jitter = colour_jitter(rng) if p.colour_jitter else None
-            return rgb_input(frames, y0, x0, size, flip, jitter)
+            out[...] = rgb_input(frames, y0, x0, size, flip, jitter)
+            return
         if p.stacking == "bidirectional":
             half = p.new_length // 2
-            fields_ = [reader.flow(video, t + k) for k in range(half)] + \
-                      [reader.flow(video, t - half + k, backward=True) for k in range(half)]
+            wanted = [(t + k, False) for k in range(half)] + \
+                     [(t - half + k, True) for k in range(half)]
         else:
-            fields_ = [reader.flow(video, t + k) for k in range(p.new_length)]
-        y0, x0 = random_crop(*fields_[0].shape[:2], size, rng)
-        return flow_volume(fields_, p.stacking, y0, x0, size, p.mean_subtraction, flip)
+            wanted = [(t + k, False) for k in range(p.new_length)]
+        if p.stacking == "trajectory":  # samples anywhere in the field: needs it whole
+            fields_ = [reader.flow(video, i, backward) for i, backward in wanted]
+            y0, x0 = random_crop(*fields_[0].shape[:2], size, rng)
+            out[...] = flow_volume(fields_, p.stacking, y0, x0, size, p.mean_subtraction, flip)
+            return
+        fields_ = [reader.quantised(video, i, backward) for i, backward in wanted]
+        y0, x0 = random_crop(*fields_[0][0].shape, size, rng)
+        stacked_quantised(fields_, y0, x0, size, p.mean_subtraction, flip, out=out)

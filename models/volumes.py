@@ -38,6 +38,27 @@ def stacked(fields: list[np.ndarray], y0: int, x0: int, size: int,
     return volume
 
 
+def stacked_quantised(fields: list, y0: int, x0: int, size: int, mean_subtraction: bool,
+                      flip: bool = False, out: np.ndarray | None = None) -> np.ndarray:
+    """`stacked` (then `flip_flow` if flip) on fields as stored, (q_x, q_y, [[lo_x, hi_x],
+    [lo_y, hi_y]]) with d = q / 255 (hi - lo) + lo: only the crop is dequantised, straight
+    into the output, mirrored on the way when flipped, and the field's mean comes from the
+    uint8 image. The same values, several times faster: the training input's hot path."""
+    volume = np.empty((2 * len(fields), size, size), np.float32) if out is None else out
+    for k, (q_x, q_y, ranges) in enumerate(fields):
+        for c, q in enumerate((q_x, q_y)):
+            lo, hi = ranges[c]
+            scale = (hi - lo) / 255
+            offset = lo - (lo + cv2.mean(q)[0] * scale if mean_subtraction else 0.0)
+            sign = -1.0 if flip and c == 0 else 1.0  # a mirrored field's d^x changes sign
+            crop = q[y0:y0 + size, x0:x0 + size]
+            plane = volume[2 * k + c]
+            np.multiply(crop[:, ::-1] if flip else crop, np.float32(sign * scale), out=plane,
+                        casting="unsafe")
+            plane += np.float32(sign * offset)
+    return volume
+
+
 def bilinear(field: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
     """field sampled at real-valued (xs, ys); points past the border take the border's value.
     In float arithmetic: OpenCV's remap rounds its weights to 1/32 of a pixel."""

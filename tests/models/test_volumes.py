@@ -91,3 +91,19 @@ def test_random_crops_cover_the_whole_frame_not_just_its_centre():
     assert corners[:, 1].min() == 0 and corners[:, 1].max() == 117
     with pytest.raises(ValueError, match="smaller than the 224x224 crop"):
         random_crop(200, 300, 224, rng)
+
+
+@pytest.mark.parametrize("mean_subtraction", [False, True])
+@pytest.mark.parametrize("flip", [False, True])
+def test_stacking_fields_as_stored_equals_stacking_them_dequantised(mean_subtraction, flip):
+    from data_prep.codec import dequantise, quantise
+    from models.volumes import stacked_quantised
+    rng = np.random.default_rng(3)
+    fields = [np.cumsum(rng.normal(0, 0.3, (H, W, 2)), axis=1).astype(np.float32)
+              for _ in range(4)]
+    stored = [quantise(f) for f in fields]
+    as_stored = [(q[..., 0], q[..., 1], r.tolist()) for q, r in stored]
+    dequantised = [dequantise(q, r) for q, r in stored]
+    fast = stacked_quantised(as_stored, 4, 9, S, mean_subtraction, flip)
+    slow = flow_volume(dequantised, "flow", 4, 9, S, mean_subtraction, flip)
+    np.testing.assert_allclose(fast, slow, atol=1e-4)

@@ -1,0 +1,170 @@
+"""Training benchmark: the data layers' input rate and Caffe's CPU training speed on the full
+CNN-M-2048, against this machine's single-precision matrix-multiply rate. Writes
+runs/bench/train.json and the README's training table.
+
+    python tools/bench_train.py [--batches 6] [--caffe-iters 2]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+import caffe
+from data_prep.extract import ExtractConfig, extract
+from data_prep.synthetic import SyntheticConfig, make_synthetic
+from models.batches import BatchMaker, parse_params
+from models.cnn_m_2048 import cnn_m_2048
+from models.paper import paper_nets
+from models.prefetch import Prefetcher
+from tools.benchlib import machine, update_readme, write_results
+
+TARGET_TEMPORAL_SAMPLES_PER_S = 400
+# Sect. 5: 4 GPUs trained 80K iterations of 256 in about a day.
+PAPER_VOLUMES_PER_S = 80_000 * 256 / 86_400
+NETS = {net.name: net for net in paper_nets()}
+TEMPORAL = NETS["ucf101_temporal_flow-L10-meansub_scratch_drop0.9"]
+SPATIAL = NETS["ucf101_spatial_scratch_drop0.9"]
+
+
+def sgemm_gflops(n: int = 2048, repeats: int = 5) -> float:
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    a @ a
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ a
+    return 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def store_for_input(work: Path) -> Path:
+    """A synthetic store at the paper's 256-pixel short side, with the paper's flow method (the
+    decoding cost depends on how compressible the stored fields are)."""
+    make_synthetic(work / "synthetic", SyntheticConfig(seed=2, ucf_clips_per_group=1,
+                                                       hmdb_clips_per_class=3))
+    store = work / "store"
+    extract(ExtractConfig("ucf101", work / "synthetic" / "ucf101", store, "brox", jobs=2,
+                          progress=False))
+    return store
+
+
+def input_rate(store: Path, stream: str, batches: int, workers: int) -> float:
+    net = TEMPORAL if stream == "temporal" else SPATIAL
+    params = json.loads(cnn_m_2048(net.config).layer[0].python_param.param_str)
+    params.update(stores={"ucf101": str(store)}, splits={"ucf101": 1}, method="brox",
+                  workers=workers, queue_size=2)
+    maker = BatchMaker(parse_params(json.dumps(params), stream), phase_train=True)
+    prefetcher = Prefetcher(maker, workers, slots=2)
+    try:
+        prefetcher.next()  # workers started and warm
+        start = time.perf_counter()
+        for _ in range(batches):
+            prefetcher.next()
+        return batches * params["batch_size"] / (time.perf_counter() - start)
+    finally:
+        prefetcher.close()
+
+
+def forward_flops(net: caffe.Net) -> float:
+    """Multiply-adds x 2 of the convolutions and inner products for one image."""
+    flops = 0.0
+    for name, layer in zip(net._layer_names, net.layers):
+        if layer.type in ("Convolution", "InnerProduct"):
+            weights = net.params[name][0].data
+            out = net.blobs[net.top_names[name][0]].data
+            positions = int(np.prod(out.shape[2:])) if out.ndim == 4 else 1
+            flops += 2 * weights.size * positions
+    return flops
+
+
+def caffe_rates(net, batch: int, iters: int) -> dict:
+    """img/s of forward+backward (training) and forward alone, full-size, on the CPU."""
+    proto = cnn_m_2048(replace(net.config, batch_size=batch), source="dummy")
+    path = Path(tempfile.mkdtemp()) / "net.prototxt"
+    path.write_text(str(proto))
+    caffe.set_mode_cpu()
+    model = caffe.Net(str(path), caffe.TRAIN)
+    model.forward()
+    model.backward()
+    start = time.perf_counter()
+    for _ in range(iters):
+        model.forward()
+        model.backward()
+    train = batch * iters / (time.perf_counter() - start)
+    start = time.perf_counter()
+    for _ in range(iters):
+        model.forward()
+    forward = batch * iters / (time.perf_counter() - start)
+    shutil.rmtree(path.parent)
+    return dict(train_img_per_s=train, forward_img_per_s=forward,
+                forward_gflop_per_img=forward_flops(model) / 1e9)
+
+
+def table(r: dict) -> str:
+    m = r["machine"]
+    ok = r["input.temporal.samples_per_s"] >= TARGET_TEMPORAL_SAMPLES_PER_S
+    rows = [f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, by `make bench-train`.",
+            "", "| figure | measured | target / anchor |", "|---|---|---|",
+            f"| `input.temporal.samples_per_s` (L=10, mean subtraction, 224 crop, LMDB, "
+            f"{r['input.workers']} workers) | {r['input.temporal.samples_per_s']:.0f} | "
+            f"{'meets' if ok else 'misses'} >= {TARGET_TEMPORAL_SAMPLES_PER_S}; the paper's 4 "
+            f"GPUs consumed about {PAPER_VOLUMES_PER_S:.0f}/s |",
+            f"| `input.temporal.samples_per_s_1_worker` | "
+            f"{r['input.temporal.samples_per_s_1_worker']:.0f} | one core |",
+            f"| `input.spatial.samples_per_s` | {r['input.spatial.samples_per_s']:.0f} | |",
+            f"| `caffe.temporal.train_img_per_s` (CNN-M-2048, batch 32, CPU) | "
+            f"{r['caffe.temporal.train_img_per_s']:.1f} | |",
+            f"| `caffe.spatial.train_img_per_s` | {r['caffe.spatial.train_img_per_s']:.1f} | |",
+            f"| `caffe.spatial.forward_img_per_s` | {r['caffe.spatial.forward_img_per_s']:.1f} | |",
+            f"| `machine.sgemm_gflops` (numpy/OpenBLAS, float32) | "
+            f"{r['machine.sgemm_gflops']:.0f} | the machine's limit |",
+            f"| `caffe.temporal.percent_of_sgemm_peak` | "
+            f"{r['caffe.temporal.percent_of_sgemm_peak']:.0f}% | of the line above |"]
+    return "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=6, help="batches of 256 timed")
+    parser.add_argument("--workers", type=int, default=2, help="data worker processes")
+    parser.add_argument("--caffe-iters", type=int, default=2)
+    args = parser.parse_args(argv)
+    results = {"machine.sgemm_gflops": sgemm_gflops(), "input.workers": args.workers}
+    print(f"bench_train: sgemm {results['machine.sgemm_gflops']:.0f} GFLOP/s", flush=True)
+    work = Path(tempfile.mkdtemp(prefix="bench_train_"))
+    try:
+        store = store_for_input(work)
+        for stream in ("temporal", "spatial"):
+            rate = input_rate(store, stream, args.batches, args.workers)
+            results[f"input.{stream}.samples_per_s"] = rate
+            print(f"  input.{stream}: {rate:.0f} samples/s", flush=True)
+        # How it scales: the same with one worker process.
+        results["input.temporal.samples_per_s_1_worker"] = input_rate(store, "temporal",
+                                                                      args.batches // 2, 1)
+    finally:
+        shutil.rmtree(work)
+    for stream, net in (("temporal", TEMPORAL), ("spatial", SPATIAL)):
+        rates = caffe_rates(net, 32, args.caffe_iters)
+        for key, value in rates.items():
+            results[f"caffe.{stream}.{key}"] = value
+        print(f"  caffe.{stream}: {rates['train_img_per_s']:.1f} img/s training, "
+              f"{rates['forward_img_per_s']:.1f} forward", flush=True)
+    # Training does about three times a forward pass's arithmetic (forward, and the backward
+    # pass's two products per layer).
+    achieved = 3 * results["caffe.temporal.forward_gflop_per_img"] * \
+        results["caffe.temporal.train_img_per_s"]
+    results["caffe.temporal.percent_of_sgemm_peak"] = 100 * achieved / results[
+        "machine.sgemm_gflops"]
+    path = write_results("train", results)
+    updated = update_readme("train", table({"machine": machine(), **results}))
+    print(f"bench_train: wrote {path}" + (" and the README's training table" if updated else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
