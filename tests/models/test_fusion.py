@@ -1,0 +1,102 @@
+"""Late fusion on score files written here with known answers; refusals of mismatched files."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from models.fusion import ScoreError, fuse, read_scores, write_scores
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def softmax(logits):
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def write(path, scores, labels, ids, stream, subset="test"):
+    return write_scores(path, scores, labels, ids, dataset="ucf101", stream=stream, split=1,
+                        subset=subset, class_names=["a", "b", "c"])
+
+
+def test_averaging_corrects_each_streams_unconfident_mistakes(tmp_path):
+    labels = np.array([0, 1, 2, 0])
+    ids = [f"v{i}" for i in range(4)]
+    # Spatial is confidently right on v0, v1 and unsure-wrong on v2, v3; temporal the reverse.
+    spatial = np.array([[.9, .05, .05], [.05, .9, .05], [.4, .35, .25], [.3, .4, .3]])
+    temporal = np.array([[.3, .4, .3], [.4, .35, .25], [.05, .05, .9], [.9, .05, .05]])
+    result = fuse(read_scores(write(tmp_path / "s.h5", spatial, labels, ids, "spatial")),
+                  read_scores(write(tmp_path / "t.h5", temporal, labels, ids, "temporal")))
+    assert (result["spatial"], result["temporal"], result["average"]) == (0.5, 0.5, 1.0)
+    assert result["mean_class_accuracy"]["average"] == 1.0
+
+
+def swapped_temporal_problem(n, seed):
+    """3 classes; the temporal stream systematically answers 1 for class 0 and 0 for class 1
+    (a consistent confusion an SVM can learn and averaging cannot undo); spatial is weak."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    confused = np.array([1, 0, 2])[labels]
+    temporal = softmax(4 * np.eye(3)[confused] + rng.normal(0, 0.5, (n, 3)))
+    spatial = softmax(0.8 * np.eye(3)[labels] + rng.normal(0, 0.5, (n, 3)))
+    return spatial, temporal, labels
+
+
+def test_the_svm_learns_what_averaging_cannot_and_files_in_another_order_agree(tmp_path):
+    files = {}
+    for subset, n, seed in (("train", 300, 0), ("test", 150, 1)):
+        spatial, temporal, labels = swapped_temporal_problem(n, seed)
+        ids = [f"{subset}{i:03d}" for i in range(n)]
+        files[f"spatial_{subset}"] = write(tmp_path / f"s_{subset}.h5", spatial, labels, ids,
+                                           "spatial", subset)
+        reverse = slice(None, None, -1)  # the temporal files list their videos backwards
+        files[f"temporal_{subset}"] = write(tmp_path / f"t_{subset}.h5", temporal[reverse],
+                                            labels[reverse], ids[::-1], "temporal", subset)
+    result = fuse(*(read_scores(files[k]) for k in ("spatial_test", "temporal_test",
+                                                      "spatial_train", "temporal_train")))
+    assert result["temporal"] < 0.5  # classes 0 and 1 are always swapped
+    assert result["svm"] > result["average"] + 0.2
+    assert result["svm"] > 0.9 and result["svm_C"] in (0.01, 0.1, 1.0, 10.0, 100.0)
+    out = tmp_path / "fused.json"
+    cli = subprocess.run([sys.executable, "tools/fuse_scores.py", "--svm",
+                          "--spatial", str(files["spatial_test"]),
+                          "--temporal", str(files["temporal_test"]),
+                          "--spatial-train", str(files["spatial_train"]),
+                          "--temporal-train", str(files["temporal_train"]), "--json", str(out)],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert cli.returncode == 0, cli.stderr
+    written = json.loads(out.read_text())
+    assert {k: written[k] for k in ("spatial", "temporal", "average", "svm")} == \
+        {k: result[k] for k in ("spatial", "temporal", "average", "svm")}
+
+
+@pytest.mark.parametrize("problem, message", [
+    ("videos", "hold different videos"),
+    ("labels", "give v1 different labels"),
+    ("classes", "has 3 classes but"),
+    ("nan", "holds non-finite scores"),
+])
+def test_mismatched_files_are_refused_in_one_sentence(tmp_path, problem, message):
+    labels, ids = np.array([0, 1, 2]), ["v0", "v1", "v2"]
+    scores = np.eye(3) * 0.8 + 0.1
+    other = dict(scores=scores.copy(), labels=labels.copy(), ids=list(ids))
+    if problem == "videos":
+        other["ids"] = ["v0", "v1", "v9"]
+    elif problem == "labels":
+        other["labels"] = np.array([0, 2, 2])
+    elif problem == "classes":
+        other["scores"] = np.hstack([scores, np.zeros((3, 1))])
+    else:
+        other["scores"][1, 1] = np.nan
+    a = write(tmp_path / "a.h5", scores, labels, ids, "spatial")
+    b = write(tmp_path / "b.h5", other["scores"], other["labels"], other["ids"], "temporal")
+    with pytest.raises(ScoreError, match=message):
+        fuse(read_scores(a), read_scores(b))
+    cli = subprocess.run([sys.executable, "tools/fuse_scores.py", "--spatial", str(a),
+                          "--temporal", str(b)], cwd=ROOT, capture_output=True, text=True)
+    assert cli.returncode == 1
+    assert cli.stderr.count("\n") == 1 and cli.stderr.startswith("fuse_scores: ")
+    assert "Traceback" not in cli.stderr
