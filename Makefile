@@ -8,6 +8,8 @@
 #   make frames DATASET=ucf101 ROOT=/path [OUT= JOBS= SHARD=i/N]   frames into the store
 #   make flow   DATASET=ucf101 ROOT=/path [METHOD=brox BOUND= BACKWARD=1 JOBS= SHARD=i/N]
 #   make merge  DATASET=ucf101 ROOT=/path  join the shards of a SHARD=i/N run
+#   make eval RUN=runs/{net}_split{k} [SUBSET=test|train GPU=0]   25 x 10 test -> runs/scores/
+#   make fuse DATASET=ucf101 [SVM=1]   fuse the score files under runs/scores/ (Tables 3-4)
 #   make bench-flow  flow speed/accuracy, pipeline overhead, JOBS=2 speed-up, storage
 #   make bench-train input samples/s of the data layers, Caffe CPU img/s, share of sgemm peak
 #   make train-spatial | train-temporal | train-multitask  DATASET= SPLIT= [SETTING= GPUS=0,1
@@ -24,6 +26,7 @@ PYTEST_ARGS ?=
 DATASET ?= ucf101
 METHOD ?= brox
 SPLIT ?= 1
+SUBSET ?= test
 SYNTHETIC ?= data/synthetic
 ROOT ?= $(SYNTHETIC)/$(DATASET)
 # Extraction flags, passed on only when set.
@@ -36,10 +39,10 @@ TRAIN = $(VENV)/bin/python tools/train_net.py --dataset $(DATASET) --split $(SPL
 	$(if $(NET),--net $(NET))
 export CAFFE_SRC CAFFE_CACHE JOBS CUDA_ARCH_BIN
 
-.PHONY: help setup system venv caffe test prototxt synthetic frames flow merge bench-flow bench-train train-spatial train-temporal train-multitask
+.PHONY: help setup system venv caffe test prototxt synthetic frames flow merge bench-flow bench-train eval fuse train-spatial train-temporal train-multitask
 
 help:
-	@sed -n '2,21p' Makefile
+	@sed -n '2,23p' Makefile
 
 setup: caffe
 
@@ -88,3 +91,9 @@ train-temporal: setup
 
 train-multitask: setup
 	$(TRAIN) --stream multitask
+
+eval: setup
+	$(VENV)/bin/python tools/test_net.py --run $(RUN) --subset $(SUBSET) $(if $(GPU),--gpu $(GPU))
+
+fuse: setup
+	$(VENV)/bin/python tools/fuse_scores.py --dataset $(DATASET) $(if $(SVM),--svm)

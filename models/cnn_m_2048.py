@@ -114,6 +114,8 @@ class NetConfig:
             (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
             (len(self.heads) in (1, 2), "a net has one head, or two for multi-task"),
             (self.new_length >= 1, "new_length must be at least 1"),
+            # Below 48 pixels pool5 has no output left (Caffe would abort building the net).
+            (self.input_size >= 48, "input_size must be at least 48"),
             (not (self.stacking == "bidirectional" and self.new_length % 2),
              "bi-directional stacking needs an even L (L/2 flows each way)"),
         ]

@@ -1,0 +1,90 @@
+"""Video-level scores as the paper tests (Sect. 5): 25 frames equally spaced in time, 10 inputs
+from each (four corners and the centre, each also flipped), the softmax averaged over all 250.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from models.sampling import frame_range
+from models.volumes import flow_volume, rgb_input, stacked_quantised
+
+FRAMES_PER_VIDEO = 25  # Sect. 5: "a fixed number of frames (25 in our experiments)"
+
+
+def sampled_frames(flow_count: int, stacking: str, new_length: int, stream: str,
+                count: int = FRAMES_PER_VIDEO) -> list[int]:
+    """`count` frames with equal temporal spacing over those whose input exists."""
+    first, last = frame_range(flow_count, stacking, new_length, stream)
+    if last < first:
+        raise ValueError(f"a video with {flow_count} flows is too short for L = {new_length}")
+    return [int(round(t)) for t in np.linspace(first, last, count)]
+
+
+def ten_crops(height: int, width: int, size: int) -> list[tuple[int, int, bool]]:
+    """(y0, x0, flip): the four corners and the centre, each as is and flipped."""
+    corners = [(0, 0), (0, width - size), (height - size, 0), (height - size, width - size),
+               ((height - size) // 2, (width - size) // 2)]
+    return [(y, x, flip) for flip in (False, True) for y, x in corners]
+
+
+def video_inputs(reader, video: str, flow_count: int, config, size: int) -> np.ndarray:
+    """All 250 inputs of one video: [frames x 10, C, size, size] float32."""
+    frames = sampled_frames(flow_count, config.stacking, config.new_length, config.stream)
+    inputs = []
+    for t in frames:
+        if config.stream == "spatial":
+            images = [reader.frame(video, t + k) for k in range(config.new_length)]
+            crops = ten_crops(*images[0].shape[:2], size)
+            inputs += [rgb_input(images, y, x, size, flip, None) for y, x, flip in crops]
+            continue
+        wanted = [(t + k, False) for k in range(config.new_length)]
+        if config.stacking == "bidirectional":
+            half = config.new_length // 2
+            wanted = [(t + k, False) for k in range(half)] + \
+                     [(t - half + k, True) for k in range(half)]
+        if config.stacking == "trajectory":
+            fields = [reader.flow(video, i, b) for i, b in wanted]
+            crops = ten_crops(*fields[0].shape[:2], size)
+            inputs += [flow_volume(fields, "trajectory", y, x, size, config.mean_subtraction,
+                                   flip) for y, x, flip in crops]
+        else:
+            fields = [reader.quantised(video, i, b) for i, b in wanted]
+            crops = ten_crops(*fields[0][0].shape, size)
+            inputs += [stacked_quantised(fields, y, x, size, config.mean_subtraction, flip)
+                       for y, x, flip in crops]
+    return np.stack(inputs)
+
+
+def video_score(net, inputs: np.ndarray, output: str, batch: int) -> np.ndarray:
+    """The mean softmax over a video's inputs, run through the deploy net in batches."""
+    total = None
+    for start in range(0, len(inputs), batch):
+        chunk = inputs[start:start + batch]
+        net.blobs["data"].reshape(*chunk.shape)
+        net.blobs["data"].data[...] = chunk
+        probs = net.forward()[output].sum(0)
+        total = probs if total is None else total + probs
+    return (total / len(inputs)).astype(np.float32)
+
+
+class PartialScores:
+    """Scores of the videos done so far, one JSON line each: an interrupted test run resumes."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.done = {}
+        if self.path.exists():
+            for line in self.path.read_text().splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:  # a line cut short by a kill
+                    continue
+                self.done[row["video"]] = np.float32(row["scores"])
+
+    def add(self, video: str, scores: np.ndarray) -> None:
+        self.done[video] = scores
+        with open(self.path, "a") as f:
+            f.write(json.dumps({"video": video, "scores": scores.tolist()}) + "\n")

@@ -1,0 +1,82 @@
+"""The paper's test protocol: 25 frames x 10 crops, flips negating d^x, resumable score files."""
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from data_prep.store import FlowReader
+from models.cnn_m_2048 import Head, NetConfig
+from models.testing import PartialScores, sampled_frames, ten_crops, video_inputs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_25_frames_equally_spaced_over_frames_whose_volume_exists():
+    expected = [round(t) for t in np.linspace(0, 110, 25)]
+    assert sampled_frames(120, "flow", 10, "temporal") == expected
+    assert sampled_frames(120, "bidirectional", 10, "temporal")[0] == 5
+    assert sampled_frames(120, "bidirectional", 10, "temporal")[-1] == 115
+    assert sampled_frames(30, "flow", 1, "spatial") == [round(t) for t in np.linspace(0, 30, 25)]
+
+
+def test_ten_crops_are_the_corners_and_centre_each_also_flipped():
+    crops = ten_crops(256, 341, 224)
+    assert len(crops) == 10
+    assert crops[:5] == [(0, 0, False), (0, 117, False), (32, 0, False), (32, 117, False),
+                         (16, 58, False)]
+    assert [c[:2] for c in crops[5:]] == [c[:2] for c in crops[:5]]
+    assert all(c[2] for c in crops[5:])
+
+
+def test_flipped_crops_of_a_translation_negate_dx_only(flow_store):
+    config = NetConfig(stream="temporal", heads=(Head("ucf101", 3),), new_length=10,
+                       mean_subtraction=False)
+    inputs = video_inputs(FlowReader(flow_store, "brox"), "C0/v0_0.avi", 13, config, 32)
+    assert inputs.shape == (250, 20, 32, 32)
+    per_frame = inputs.reshape(25, 10, 20, 32, 32)
+    np.testing.assert_allclose(per_frame[:, :5, 0::2], 2.0, atol=1e-6)
+    np.testing.assert_allclose(per_frame[:, 5:, 0::2], -2.0, atol=1e-6)
+    np.testing.assert_allclose(per_frame[:, :, 1::2], -1.0, atol=1e-6)
+
+
+def test_partial_scores_survive_a_line_cut_short(tmp_path):
+    partial = PartialScores(tmp_path / "p.jsonl")
+    partial.add("a", np.float32([0.25, 0.75]))
+    with open(tmp_path / "p.jsonl", "a") as f:
+        f.write('{"video": "b", "scor')  # killed mid-write
+    again = PartialScores(tmp_path / "p.jsonl")
+    assert list(again.done) == ["a"]
+    np.testing.assert_array_equal(again.done["a"], [0.25, 0.75])
+
+
+def test_a_trained_run_gives_a_score_file_and_a_second_run_resumes(store_writer, tmp_path):
+    videos = {f"C{c}/v{c}_{i}.avi": (c, 14, "train") for c in range(3) for i in range(4)}
+    flow_store = store_writer(tmp_path / "ucf101", "ucf101", videos, size=(56, 64))
+    train = subprocess.run([sys.executable, "tools/train_net.py", "--stream", "temporal",
+                            "--store", f"ucf101={flow_store}", "--runs", str(tmp_path),
+                            "--iters", "4", "--width", "0.125", "--input-size", "48",
+                            "--batch-size", "4", "--workers", "0", "--test-interval", "100",
+                            "--snapshot-every", "4"], cwd=ROOT, capture_output=True, text=True)
+    assert train.returncode == 0, train.stderr[-1500:]
+    run = tmp_path / "ucf101_temporal_flow-L10-meansub_scratch_drop0.9_split1"
+    out = tmp_path / "scores"
+    out.mkdir()
+    # One video is already done (from an interrupted run): it must not be computed again.
+    done = np.zeros(101, np.float32)  # the paper's UCF-101 head, whatever the store's classes
+    done[0] = 1.0
+    PartialScores(out / "ucf101_temporal_split1_train.partial.jsonl").add("C0/v0_0.avi", done)
+    test = subprocess.run([sys.executable, "tools/test_net.py", "--run", str(run), "--subset",
+                           "train", "--out", str(out), "--quiet"], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert test.returncode == 0, test.stderr[-1500:]
+    with h5py.File(out / "ucf101_temporal_split1_train.h5") as f:
+        ids = [v.decode() for v in f["video_ids"][:]]
+        scores = f["scores"][:]
+        assert scores.shape == (len(ids), 101) and len(ids) >= 9
+        np.testing.assert_allclose(scores.sum(1), 1, rtol=1e-5)
+        np.testing.assert_array_equal(scores[ids.index("C0/v0_0.avi")], done)
+        assert f.attrs["subset"] == "train" and f.attrs["stream"] == "temporal"
+        assert list(f["labels"][:]) == [int(v[1]) for v in ids]
+    assert not (out / "ucf101_temporal_split1_train.partial.jsonl").exists()
