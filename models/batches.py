@@ -12,8 +12,7 @@ import numpy as np
 from data_prep.store import FlowReader, FrameReader
 from models.sampling import (HELD_OUT_FRACTION, Sample, TrainVideo, batch_seed, by_class,
                              held_out_ids, sample_batch, usable)
-from models.volumes import (colour_jitter, flow_volume, random_crop, rgb_input,
-                            stacked_quantised)
+from models.volumes import colour_jitter, random_crop, rgb_input, stored_fields, volume_of
 
 
 class InputError(ValueError):
@@ -153,17 +152,6 @@ class BatchMaker:
             jitter = colour_jitter(rng) if p.colour_jitter else None
             out[...] = rgb_input(frames, y0, x0, size, flip, jitter)
             return
-        if p.stacking == "bidirectional":
-            half = p.new_length // 2
-            wanted = [(t + k, False) for k in range(half)] + \
-                     [(t - half + k, True) for k in range(half)]
-        else:
-            wanted = [(t + k, False) for k in range(p.new_length)]
-        if p.stacking == "trajectory":  # samples anywhere in the field: needs it whole
-            fields_ = [reader.flow(video, i, backward) for i, backward in wanted]
-            y0, x0 = random_crop(*fields_[0].shape[:2], size, rng)
-            out[...] = flow_volume(fields_, p.stacking, y0, x0, size, p.mean_subtraction, flip)
-            return
-        fields_ = [reader.quantised(video, i, backward) for i, backward in wanted]
-        y0, x0 = random_crop(*fields_[0][0].shape, size, rng)
-        stacked_quantised(fields_, y0, x0, size, p.mean_subtraction, flip, out=out)
+        fields_, shape = stored_fields(reader, video, t, p.stacking, p.new_length)
+        y0, x0 = random_crop(*shape, size, rng)
+        volume_of(fields_, p.stacking, y0, x0, size, p.mean_subtraction, flip, out=out)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from models.sampling import frame_range
-from models.volumes import flow_volume, rgb_input, stacked_quantised
+from models.volumes import rgb_input, stored_fields, volume_of
 
 FRAMES_PER_VIDEO = 25  # Sect. 5: "a fixed number of frames (25 in our experiments)"
 
@@ -40,21 +40,9 @@ def video_inputs(reader, video: str, flow_count: int, config, size: int) -> np.n
             crops = ten_crops(*images[0].shape[:2], size)
             inputs += [rgb_input(images, y, x, size, flip, None) for y, x, flip in crops]
             continue
-        wanted = [(t + k, False) for k in range(config.new_length)]
-        if config.stacking == "bidirectional":
-            half = config.new_length // 2
-            wanted = [(t + k, False) for k in range(half)] + \
-                     [(t - half + k, True) for k in range(half)]
-        if config.stacking == "trajectory":
-            fields = [reader.flow(video, i, b) for i, b in wanted]
-            crops = ten_crops(*fields[0].shape[:2], size)
-            inputs += [flow_volume(fields, "trajectory", y, x, size, config.mean_subtraction,
-                                   flip) for y, x, flip in crops]
-        else:
-            fields = [reader.quantised(video, i, b) for i, b in wanted]
-            crops = ten_crops(*fields[0][0].shape, size)
-            inputs += [stacked_quantised(fields, y, x, size, config.mean_subtraction, flip)
-                       for y, x, flip in crops]
+        fields, shape = stored_fields(reader, video, t, config.stacking, config.new_length)
+        inputs += [volume_of(fields, config.stacking, y, x, size, config.mean_subtraction, flip)
+                   for y, x, flip in ten_crops(*shape, size)]
     return np.stack(inputs)
 
 

@@ -101,6 +101,39 @@ def flow_volume(fields: list[np.ndarray], stacking: str, y0: int, x0: int, size:
     return flip_flow(volume) if flip else volume
 
 
+def flow_indices(frame: int, stacking: str, new_length: int) -> list[tuple[int, bool]]:
+    """(flow index, backward) of the L fields of the volume at `frame`: L forward flows from
+    it, or (bi-directional) L/2 forward flows from it then L/2 backward flows ending at it."""
+    if stacking != "bidirectional":
+        return [(frame + k, False) for k in range(new_length)]
+    half = new_length // 2
+    return [(frame + k, False) for k in range(half)] + \
+        [(frame - half + k, True) for k in range(half)]
+
+
+def stored_fields(reader, video: str, frame: int, stacking: str, new_length: int):
+    """The fields a volume needs, as the fastest builder takes them: whole float fields for
+    trajectories (sampled anywhere), as stored otherwise; and the fields' (height, width)."""
+    indices = flow_indices(frame, stacking, new_length)
+    if stacking == "trajectory":
+        fields = [reader.flow(video, i, backward) for i, backward in indices]
+        return fields, fields[0].shape[:2]
+    fields = [reader.quantised(video, i, backward) for i, backward in indices]
+    return fields, fields[0][0].shape
+
+
+def volume_of(fields, stacking: str, y0: int, x0: int, size: int, mean_subtraction: bool,
+              flip: bool, out: np.ndarray | None = None) -> np.ndarray:
+    """The volume of `stored_fields`' fields."""
+    if stacking == "trajectory":
+        volume = flow_volume(fields, stacking, y0, x0, size, mean_subtraction, flip)
+        if out is None:
+            return volume
+        out[...] = volume
+        return out
+    return stacked_quantised(fields, y0, x0, size, mean_subtraction, flip, out=out)
+
+
 def random_crop(height: int, width: int, size: int, rng: np.random.Generator) -> tuple[int, int]:
     """Sect. 5: the crop is "sampled from the whole frame, not just its 256 x 256 center"."""
     if height < size or width < size:
