@@ -12,6 +12,7 @@
 #   make fuse DATASET=ucf101 [SVM=1]   fuse the score files under runs/scores/ (Tables 3-4)
 #   make bench-flow  flow speed/accuracy, pipeline overhead, JOBS=2 speed-up, storage
 #   make bench-train input samples/s of the data layers, Caffe CPU img/s, share of sgemm peak
+#   make bench-test  videos/s and crops/s of the 25 x 10 test on the CPU
 #   make train-spatial | train-temporal | train-multitask  DATASET= SPLIT= [SETTING= GPUS=0,1
 #        WEIGHTS=x.caffemodel RESUME=1 ITERS= NET=]   train with pycaffe (runs/{net}_split{k}/)
 #
@@ -39,10 +40,10 @@ TRAIN = $(VENV)/bin/python tools/train_net.py --dataset $(DATASET) --split $(SPL
 	$(if $(NET),--net $(NET))
 export CAFFE_SRC CAFFE_CACHE JOBS CUDA_ARCH_BIN
 
-.PHONY: help setup system venv caffe test prototxt synthetic frames flow merge bench-flow bench-train eval fuse train-spatial train-temporal train-multitask
+.PHONY: help setup system venv caffe test prototxt synthetic frames flow merge bench-flow bench-train bench-test eval fuse train-spatial train-temporal train-multitask
 
 help:
-	@sed -n '2,23p' Makefile
+	@sed -n '2,24p' Makefile
 
 setup: caffe
 
@@ -82,6 +83,9 @@ bench-flow: setup
 
 bench-train: setup
 	$(VENV)/bin/python tools/bench_train.py
+
+bench-test: setup
+	$(VENV)/bin/python tools/bench_test.py
 
 train-spatial: setup
 	$(TRAIN) --stream spatial
