@@ -10,6 +10,7 @@
 #   make merge  DATASET=ucf101 ROOT=/path  join the shards of a SHARD=i/N run
 #   make eval RUN=runs/{net}_split{k} [SUBSET=test|train GPU=0]   25 x 10 test -> runs/scores/
 #   make fuse DATASET=ucf101 [SVM=1]   fuse the score files under runs/scores/ (Tables 3-4)
+#   make report      the paper's Tables 1-4 beside ours and Figs. 4-6 -> runs/report/report.md
 #   make bench-flow  flow speed/accuracy, pipeline overhead, JOBS=2 speed-up, storage
 #   make bench-train input samples/s of the data layers, Caffe CPU img/s, share of sgemm peak
 #   make bench-test  videos/s and crops/s of the 25 x 10 test on the CPU
@@ -40,10 +41,10 @@ TRAIN = $(VENV)/bin/python tools/train_net.py --dataset $(DATASET) --split $(SPL
 	$(if $(NET),--net $(NET))
 export CAFFE_SRC CAFFE_CACHE JOBS CUDA_ARCH_BIN
 
-.PHONY: help setup system venv caffe test prototxt synthetic frames flow merge bench-flow bench-train bench-test eval fuse train-spatial train-temporal train-multitask
+.PHONY: help setup system venv caffe test prototxt synthetic frames flow merge bench-flow bench-train bench-test eval fuse report train-spatial train-temporal train-multitask
 
 help:
-	@sed -n '2,24p' Makefile
+	@sed -n '2,25p' Makefile
 
 setup: caffe
 
@@ -101,3 +102,6 @@ eval: setup
 
 fuse: setup
 	$(VENV)/bin/python tools/fuse_scores.py --dataset $(DATASET) $(if $(SVM),--svm)
+
+report: setup
+	$(VENV)/bin/python tools/report.py

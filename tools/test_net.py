@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from dataclasses import fields, replace
 from pathlib import Path
@@ -109,6 +110,8 @@ def main(argv=None) -> int:
                         class_names=np.array(classes, dtype=object).astype(h5py.string_dtype()),
                         net=record["net"], weights=str(weights))
     partial.path.unlink()
+    # The run keeps its own copy, named by subset: the report maps runs to the paper's tables.
+    shutil.copyfile(path, args.run / f"scores_{args.subset}.h5")
     accuracy = float(np.mean(scores.argmax(1) == labels))
     print(f"test_net: {len(videos)} {args.subset} videos, accuracy {100 * accuracy:.1f}% "
           f"(25 frames x 10 crops) -> {path}")

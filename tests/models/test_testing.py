@@ -80,3 +80,5 @@ def test_a_trained_run_gives_a_score_file_and_a_second_run_resumes(store_writer,
         assert f.attrs["subset"] == "train" and f.attrs["stream"] == "temporal"
         assert list(f["labels"][:]) == [int(v[1]) for v in ids]
     assert not (out / "ucf101_temporal_split1_train.partial.jsonl").exists()
+    assert (run / "scores_train.h5").read_bytes() == \
+        (out / "ucf101_temporal_split1_train.h5").read_bytes()

@@ -1,0 +1,65 @@
+"""The report renders the paper's tables and figures from a small set of runs written here."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from models.fusion import write_scores
+from models.report import confusion, draw_filters, worst_classes
+
+ROOT = Path(__file__).resolve().parents[2]
+NAMES = ["a", "b", "c"]
+
+
+def fake_run(runs, net, scores, labels, split=1, dataset="ucf101"):
+    folder = runs / f"{net}_split{split}"
+    folder.mkdir(parents=True)
+    splits = {"hmdb51": "all", "ucf101": split} if net.startswith("multitask") else \
+        {dataset: split}
+    (folder / "config.json").write_text(json.dumps({"net": net, "split": split,
+                                                    "splits": splits}))
+    ids = [f"v{i}" for i in range(len(labels))]
+    for subset in ("test", "train"):
+        write_scores(folder / f"scores_{subset}.h5", scores, labels, ids, dataset=dataset,
+                     split=split, subset=subset, class_names=NAMES)
+    return folder
+
+
+def test_tables_put_our_runs_beside_the_paper_and_mark_missing_ones(tmp_path):
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    right = np.eye(3)[labels] * 0.8 + 0.2 / 3
+    half = right.copy()
+    half[:3] = np.eye(3)[(labels[:3] + 1) % 3] * 0.6 + 0.4 / 3  # wrong, but unsure
+    fake_run(tmp_path / "runs", "ucf101_spatial_lastlayer_drop0.5", half, labels)
+    fake_run(tmp_path / "runs", "multitask_temporal_flow-L10-meansub_scratch_drop0.9", right,
+             labels)
+    out = tmp_path / "report"
+    result = subprocess.run([sys.executable, "tools/report.py", "--runs", str(tmp_path / "runs"),
+                             "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = (out / "report.md").read_text()
+    assert "| pre-trained + last layer, 0.5 | 72.7% | 50.0% |" in report
+    assert "| from scratch, dropout 0.5 | 42.5% | no run |" in report
+    assert "| uni-directional multi-task, averaging | 86.2% | 100.0% |" in report
+    assert "| ucf101 | temporal | 83.7% | 100.0% | 1 |" in report
+    assert "| hmdb51 | svm | 59.4% | no run | 0 |" in report
+    assert (out / "ucf101_spatial_lastlayer_drop0.5_split1_confusion.png").stat().st_size > 5000
+    assert (out / "ucf101_spatial_lastlayer_drop0.5_split1_recall.png").exists()
+
+
+def test_confusion_and_worst_classes():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    predicted = np.array([0, 0, 2, 1, 2, 2])
+    matrix = confusion(np.eye(3)[predicted], labels, 3)
+    np.testing.assert_allclose(matrix, [[1, 0, 0], [0, .5, .5], [0, 0, 1]])
+    assert worst_classes(matrix, NAMES, 1) == ["b: recall 50%, most often taken for c (50%)"]
+
+
+def test_first_layer_filters_draw_one_column_a_filter(tmp_path):
+    weights = np.random.default_rng(0).standard_normal((6, 4, 7, 7)).astype(np.float32)
+    path = draw_filters(weights, tmp_path / "f.png")
+    import cv2
+    height, width = cv2.imread(str(path)).shape[:2]
+    assert width > height  # 6 filters across, 4 channels down
