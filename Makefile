@@ -8,7 +8,9 @@
 #   make frames DATASET=ucf101 ROOT=/path [OUT= JOBS= SHARD=i/N]   frames into the store
 #   make flow   DATASET=ucf101 ROOT=/path [METHOD=brox BOUND= BACKWARD=1 JOBS= SHARD=i/N]
 #   make merge  DATASET=ucf101 ROOT=/path  join the shards of a SHARD=i/N run
-#   make eval RUN=runs/{net}_split{k} [SUBSET=test|train GPU=0]   25 x 10 test -> runs/scores/
+#   make eval-spatial | eval-temporal | eval-multitask  DATASET= SPLIT= [SUBSET=test|train
+#        SETTING= NET= GPU=0]   25 x 10 test of the run train-* made -> runs/scores/
+#   make eval RUN=runs/{net}_split{k} [SUBSET= GPU=]   the same for any run folder
 #   make fuse DATASET=ucf101 [SVM=1]   fuse the score files under runs/scores/ (Tables 3-4)
 #   make report      the paper's Tables 1-4 beside ours and Figs. 4-6 -> runs/report/report.md
 #   make bench-flow  flow speed/accuracy, pipeline overhead, JOBS=2 speed-up, storage
@@ -39,12 +41,15 @@ TRAIN = $(VENV)/bin/python tools/train_net.py --dataset $(DATASET) --split $(SPL
 	$(if $(SETTING),--setting $(SETTING)) $(if $(GPUS),--gpus $(GPUS)) \
 	$(if $(WEIGHTS),--weights $(WEIGHTS)) $(if $(RESUME),--resume) $(if $(ITERS),--iters $(ITERS)) \
 	$(if $(NET),--net $(NET))
+EVAL = $(VENV)/bin/python tools/test_net.py --dataset $(DATASET) --split $(SPLIT) \
+	--subset $(SUBSET) $(if $(SETTING),--setting $(SETTING)) $(if $(NET),--net $(NET)) \
+	$(if $(GPU),--gpu $(GPU))
 export CAFFE_SRC CAFFE_CACHE JOBS CUDA_ARCH_BIN
 
-.PHONY: help setup system venv caffe test prototxt synthetic frames flow merge bench-flow bench-train bench-test eval fuse report train-spatial train-temporal train-multitask
+.PHONY: help setup system venv caffe test prototxt synthetic frames flow merge bench-flow bench-train bench-test eval eval-spatial eval-temporal eval-multitask fuse report train-spatial train-temporal train-multitask
 
 help:
-	@sed -n '2,25p' Makefile
+	@sed -n '2,27p' Makefile
 
 setup: caffe
 
@@ -99,6 +104,15 @@ train-multitask: setup
 
 eval: setup
 	$(VENV)/bin/python tools/test_net.py --run $(RUN) --subset $(SUBSET) $(if $(GPU),--gpu $(GPU))
+
+eval-spatial: setup
+	$(EVAL) --stream spatial
+
+eval-temporal: setup
+	$(EVAL) --stream temporal
+
+eval-multitask: setup
+	$(EVAL) --stream multitask
 
 fuse: setup
 	$(VENV)/bin/python tools/fuse_scores.py --dataset $(DATASET) $(if $(SVM),--svm)

@@ -25,6 +25,7 @@ from models.cnn_m_2048 import Head, NetConfig, cnn_m_2048
 from models.fusion import write_scores
 from models.testing import PartialScores, video_inputs, video_score
 from models.training import latest_snapshot
+from tools.net_args import add_net_arguments, run_folder
 
 
 class TestError(Exception):
@@ -62,7 +63,9 @@ def videos_of(store: Path, split: int, subset: str, method: str, stream: str):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", type=Path, required=True, help="a training run's folder")
+    parser.add_argument("--run", type=Path, help="a training run's folder (default: the one "
+                        "the net flags below name, runs/{net}_split{k})")
+    add_net_arguments(parser)
     parser.add_argument("--subset", choices=("test", "train"), default="test",
                         help="train: the training videos' scores, for the fusion SVM")
     parser.add_argument("--weights", type=Path, help="default: the run's last snapshot")
@@ -72,6 +75,7 @@ def main(argv=None) -> int:
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
     try:
+        args.run = args.run or run_folder(args)
         record, config = run_net_config(args.run)
         weights = args.weights or (latest_snapshot(args.run) or Path("none")).with_suffix(
             ".caffemodel")
@@ -84,7 +88,7 @@ def main(argv=None) -> int:
         videos, classes = videos_of(store, split, args.subset, record["method"], stream)
         reader = FlowReader(store, record["method"]) if stream == "temporal" else \
             FrameReader(store)
-    except (TestError, StoreError, KeyError, OSError) as error:
+    except (TestError, StoreError, KeyError, OSError, ValueError) as error:
         print(f"test_net: {error}", file=sys.stderr)
         return 1
     deploy = args.run / "deploy.prototxt"

@@ -18,33 +18,12 @@ import sys
 from pathlib import Path
 
 from models.batches import InputError
-from models.cnn_m_2048 import NetConfig
-from models.paper import HMDB51, UCF101, PaperNet, paper_nets
+from models.paper import PaperNet
 from models.training import RunConfig, TrainingError, train
 from models.weights import WeightsError
+from tools.net_args import add_net_arguments, select_net
 
 log = logging.getLogger("train")
-HEADS = {"ucf101": (UCF101,), "hmdb51": (HMDB51,), "multitask": (HMDB51, UCF101)}
-
-
-def select_net(args) -> PaperNet:
-    known = {net.name: net for net in paper_nets()}
-    if args.net:
-        if args.net not in known:
-            raise TrainingError(f"--net {args.net} is not one of the paper's nets: "
-                                f"{', '.join(sorted(known))}")
-        return known[args.net]
-    stream = "spatial" if args.stream == "spatial" else "temporal"
-    setting = args.setting or ("lastlayer" if stream == "spatial" else "scratch")
-    dropout = args.dropout if args.dropout is not None else (0.5 if setting == "lastlayer"
-                                                             else 0.9)
-    length = args.length or (1 if stream == "spatial" else 10)
-    group = "multitask" if args.stream == "multitask" else args.dataset
-    config = NetConfig(stream=stream, heads=HEADS[group], setting=setting, dropout=dropout,
-                       new_length=length, stacking=args.stacking,
-                       mean_subtraction=not args.no_mean_subtraction)
-    candidate = PaperNet(group, config, "not in the paper")
-    return known.get(candidate.name, candidate)
 
 
 def default_store(dataset: str) -> Path:
@@ -55,25 +34,13 @@ def default_store(dataset: str) -> Path:
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--net", help="one of the paper's nets by name (prototxt/README.md)")
-    parser.add_argument("--dataset", choices=("ucf101", "hmdb51"), default="ucf101",
-                        help="the dataset (multi-task: the one whose split is used)")
-    parser.add_argument("--stream", choices=("spatial", "temporal", "multitask"),
-                        default="temporal")
-    parser.add_argument("--setting", choices=("scratch", "finetune", "lastlayer"))
-    parser.add_argument("--dropout", type=float)
-    parser.add_argument("--stacking", choices=("flow", "trajectory", "bidirectional"),
-                        default="flow")
-    parser.add_argument("--length", type=int, help="L, flows stacked (default 10)")
-    parser.add_argument("--no-mean-subtraction", action="store_true")
-    parser.add_argument("--split", type=int, choices=(1, 2, 3), default=1)
+    add_net_arguments(parser)
     parser.add_argument("--store", action="append", default=[], metavar="DATASET=FOLDER",
                         help="a dataset's store (default data/DATASET, else the synthetic one)")
     parser.add_argument("--method", default="brox", help="flow method of the store")
     parser.add_argument("--gpus", default="", help="e.g. 0 or 0,1,2,3; empty: the CPU")
     parser.add_argument("--weights", help="a .caffemodel to start from (by layer name)")
     parser.add_argument("--resume", action="store_true", help="continue from the last snapshot")
-    parser.add_argument("--runs", type=Path, default=Path("runs"))
     parser.add_argument("--iters", type=int, help="scale the paper's schedule to N iterations")
     parser.add_argument("--width", type=float, default=1.0, help="channel width factor")
     parser.add_argument("--input-size", type=int, help="crop size (default 224)")
@@ -115,7 +82,7 @@ def main(argv=None) -> int:
                             handlers=[logging.StreamHandler(),
                                       logging.FileHandler(config.folder / "train.log")])
         reached = train(config)
-    except (TrainingError, WeightsError, InputError) as error:
+    except (TrainingError, WeightsError, InputError, ValueError) as error:
         print(f"train_net: {error}", file=sys.stderr)
         if "loss became" in str(error):
             # A NaN step may have corrupted Caffe's heap (models/training.py): leave without

@@ -82,3 +82,13 @@ def test_a_trained_run_gives_a_score_file_and_a_second_run_resumes(store_writer,
     assert not (out / "ucf101_temporal_split1_train.partial.jsonl").exists()
     assert (run / "scores_train.h5").read_bytes() == \
         (out / "ucf101_temporal_split1_train.h5").read_bytes()
+
+
+def test_the_net_flags_name_the_run_train_net_made(tmp_path):
+    result = subprocess.run([sys.executable, "tools/test_net.py", "--stream", "multitask",
+                             "--dataset", "hmdb51", "--split", "2", "--runs", str(tmp_path)],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 1
+    expected = tmp_path / "multitask_temporal_flow-L10-meansub_scratch_drop0.9_split2"
+    assert result.stderr.strip() == (f"test_net: {expected} has no config.json; give a folder "
+                                     "that tools/train_net.py made.")
