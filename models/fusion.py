@@ -11,6 +11,7 @@ Fusion matches videos by id, never by position, and refuses files that disagree.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,16 +112,25 @@ def svm_features(spatial: np.ndarray, temporal: np.ndarray) -> np.ndarray:
 
 def train_svm(features: np.ndarray, labels: np.ndarray, seed: int = 0):
     """Crammer & Singer's multi-class linear SVM, C by cross-validation on the training set."""
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.svm import LinearSVC
     folds = min(SVM_FOLDS, int(np.bincount(labels).min()))
     svm = LinearSVC(multi_class="crammer_singer", max_iter=20_000, random_state=seed)
-    if folds < 2:  # too few training videos per class to cross-validate: the default C
-        return svm.fit(features, labels), 1.0
-    search = GridSearchCV(svm, {"C": SVM_C_GRID}, cv=StratifiedKFold(folds, shuffle=True,
-                                                                      random_state=seed))
-    search.fit(features, labels)
-    return search.best_estimator_, float(search.best_params_["C"])
+    # Near-uniform scores (an untrained stream) can keep liblinear from converging within its
+    # iterations; the result is still used, and fuse() says so once instead of per fit.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        if folds < 2:  # too few training videos per class to cross-validate: the default C
+            svm.fit(features, labels)
+            best, c = svm, 1.0
+        else:
+            search = GridSearchCV(svm, {"C": SVM_C_GRID}, cv=StratifiedKFold(
+                folds, shuffle=True, random_state=seed))
+            search.fit(features, labels)
+            best, c = search.best_estimator_, float(search.best_params_["C"])
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    return best, c, converged
 
 
 def fuse(spatial_test: Scores, temporal_test: Scores, spatial_train: Scores | None = None,
@@ -138,11 +148,12 @@ def fuse(spatial_test: Scores, temporal_test: Scores, spatial_train: Scores | No
         if train_s.shape[1] != spatial.shape[1]:
             raise ScoreError(f"{spatial_train.path} has {train_s.shape[1]} classes but "
                              f"{spatial_test.path} has {spatial.shape[1]}.")
-        svm, c = train_svm(svm_features(train_s, train_t), train_labels)
+        svm, c, converged = train_svm(svm_features(train_s, train_t), train_labels)
         decision = svm.decision_function(svm_features(spatial, temporal))
         predicted = svm.classes_[decision.argmax(1)]
         one_hot = np.eye(spatial.shape[1])[predicted]
         result["svm"] = accuracy(one_hot, labels)
         result["svm_C"] = c
+        result["svm_converged"] = converged
         result["mean_class_accuracy"]["svm"] = mean_class_accuracy(one_hot, labels)
     return result

@@ -152,14 +152,19 @@ def worst_classes(matrix: np.ndarray, names: list[str], count: int = 5) -> list[
     return lines
 
 
+def class_names(scores) -> list[str]:
+    names = [str(n) for n in scores.attrs.get("class_names", [])]
+    return names if len(names) == scores.scores.shape[1] else \
+        [str(i) for i in range(scores.scores.shape[1])]
+
+
 def draw_figures(run: Run, out: Path) -> list[Path]:
     """Confusion matrix (Fig. 5) and per-class recall (Fig. 6) of one run's test scores."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     scores = read_scores(run.folder / "scores_test.h5")
-    names = [str(n) for n in scores.attrs.get("class_names", [])] or \
-        [str(i) for i in range(scores.scores.shape[1])]
+    names = class_names(scores)
     matrix = confusion(scores.scores, scores.labels, scores.scores.shape[1])
     fig, ax = plt.subplots(figsize=(7, 6))
     image = ax.imshow(matrix, cmap="viridis", vmin=0, vmax=1)

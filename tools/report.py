@@ -10,8 +10,8 @@ import argparse
 from pathlib import Path
 
 from models.fusion import read_scores
-from models.report import (confusion, draw_figures, draw_filters, find_runs, tables,
-                           worst_classes)
+from models.report import (class_names, confusion, draw_figures, draw_filters, find_runs,
+                           tables, worst_classes)
 from models.training import latest_snapshot
 
 
@@ -36,8 +36,7 @@ def main(argv=None) -> int:
              f"{len(runs)} tested run(s) under `{args.runs}`.", "", tables(runs)]
     for run in runs:
         scores = read_scores(run.folder / "scores_test.h5")
-        names = [str(n) for n in scores.attrs.get("class_names", [])] or \
-            [str(i) for i in range(scores.scores.shape[1])]
+        names = class_names(scores)
         matrix = confusion(scores.scores, scores.labels, scores.scores.shape[1])
         figures = draw_figures(run, args.out)
         lines += [f"## {run.net}, split {run.split}", "", "Worst classes:", ""]

@@ -15,9 +15,13 @@ import atexit
 import logging
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
+import h5py
+
 from models.batches import InputError
+from models.cnn_m_2048 import Head
 from models.paper import PaperNet
 from models.training import RunConfig, TrainingError, train
 from models.weights import WeightsError
@@ -55,12 +59,27 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def with_store_classes(net: PaperNet, stores: dict) -> PaperNet:
+    """The net with each head's class count taken from its store: the paper's 101 and 51 for
+    the real datasets, the synthetic datasets' own counts for them."""
+    heads = []
+    for head in net.config.heads:
+        index = Path(stores[head.name]) / "index.h5"
+        if not index.is_file():  # reported by the checks before training starts
+            return net
+        with h5py.File(index, "r") as f:
+            heads.append(Head(head.name, len(f.attrs["classes"])))
+    return PaperNet(net.group, replace(net.config, heads=tuple(heads)), net.used_in)
+
+
 def run_config(args, net: PaperNet) -> RunConfig:
     datasets = [h.name for h in net.config.heads]
     stores = {d: default_store(d) for d in datasets}
     for item in args.store:
         name, _, folder = item.partition("=")
         stores[name] = Path(folder)
+    if not net.config.borrowed_classes:
+        net = with_store_classes(net, stores)
     # Multi-task (Sect. 6): the other dataset's videos of all splits join the chosen split's.
     splits = {d: (args.split if d == args.dataset or len(datasets) == 1 else "all")
               for d in datasets}

@@ -83,6 +83,9 @@ def test_killed_and_resumed_reaches_the_uninterrupted_iteration_and_learning_rat
     resumed = {r["iter"]: r["lr"] for r in metrics(folder) if "lr" in r}
     assert max(resumed) == max(uninterrupted) == 60
     assert resumed == uninterrupted
+    # The synthetic UCF-101-like store has 10 classes: the head follows the store, not 101.
+    assert "num_output: 10\n" in (folder / "trainval.prototxt").read_text()
+    assert "num_output: 101" not in (folder / "trainval.prototxt").read_text()
 
 
 def test_ctrl_c_snapshots_before_stopping(synthetic_store, tmp_path):
