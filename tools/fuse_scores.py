@@ -30,14 +30,20 @@ def fuse_files(spatial, temporal, spatial_train=None, temporal_train=None) -> di
 
 
 def table(per_split: dict) -> str:
+    """Accuracy per split and their mean, as Tables 3-4, then the mean class accuracy."""
     columns = ["spatial", "temporal", "average"] + (["svm"] if "svm" in next(
         iter(per_split.values())) else [])
-    lines = ["split  " + "  ".join(f"{c:>9}" for c in columns)]
-    for split, result in per_split.items():
-        lines.append(f"{split:<5}  " + "  ".join(f"{100 * result[c]:8.1f}%" for c in columns))
-    if len(per_split) > 1:
-        lines.append("mean   " + "  ".join(
-            f"{100 * np.mean([r[c] for r in per_split.values()]):8.1f}%" for c in columns))
+    lines = []
+    for title, pick in (("accuracy", lambda r, c: r[c]),
+                        ("mean class accuracy", lambda r, c: r["mean_class_accuracy"][c])):
+        lines += [title, "split  " + "  ".join(f"{c:>9}" for c in columns)]
+        for split, result in per_split.items():
+            lines.append(f"{split:<5}  " + "  ".join(f"{100 * pick(result, c):8.1f}%"
+                                                     for c in columns))
+        if len(per_split) > 1:
+            lines.append("mean   " + "  ".join(
+                f"{100 * np.mean([pick(r, c) for r in per_split.values()]):8.1f}%"
+                for c in columns))
     return "\n".join(lines)
 
 

@@ -100,3 +100,26 @@ def test_mismatched_files_are_refused_in_one_sentence(tmp_path, problem, message
     assert cli.returncode == 1
     assert cli.stderr.count("\n") == 1 and cli.stderr.startswith("fuse_scores: ")
     assert "Traceback" not in cli.stderr
+
+
+def test_the_printout_has_accuracy_and_mean_class_accuracy_per_split_and_their_mean(tmp_path):
+    scores_dir = tmp_path / "scores"
+    labels = np.array([0, 0, 0, 1, 2, 2])
+    ids = [f"v{i}" for i in range(6)]
+    for k, wrong in ((1, 1), (2, 3)):  # split 1: one class-0 video wrong; split 2: all of them
+        predicted = labels.copy()
+        predicted[:wrong] = 1
+        for stream in ("spatial", "temporal"):
+            write(scores_dir / f"ucf101_{stream}_split{k}_test.h5", np.eye(3)[predicted], labels,
+                  ids, stream)
+    result = subprocess.run([sys.executable, "tools/fuse_scores.py", "--dataset", "ucf101",
+                             "--splits", "1", "2", "--scores", str(scores_dir)], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "accuracy" and lines[5] == "mean class accuracy"
+    assert lines[2].split() == ["1", "83.3%", "83.3%", "83.3%"]
+    assert lines[3].split() == ["2", "50.0%", "50.0%", "50.0%"]
+    assert lines[4].split() == ["mean", "66.7%", "66.7%", "66.7%"]
+    assert lines[7].split() == ["1", "88.9%", "88.9%", "88.9%"]  # (2/3 + 1 + 1) / 3
+    assert lines[-1].split() == ["mean", "77.8%", "77.8%", "77.8%"]  # (88.9 + 66.7) / 2
