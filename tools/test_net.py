@@ -103,6 +103,13 @@ def main(argv=None) -> int:
     name = f"{dataset}_{stream}_split{split}_{args.subset}"
     args.out.mkdir(parents=True, exist_ok=True)
     partial = PartialScores(args.out / f"{name}.partial.jsonl")
+    classes_out = net.blobs[output].data.shape[1]
+    stale = [v for v, s in partial.done.items() if len(s) != classes_out]
+    if stale:
+        print(f"test_net: {partial.path} holds scores of {len(partial.done[stale[0]])} classes "
+              f"from another net (this one has {classes_out}); delete it and run again.",
+              file=sys.stderr)
+        return 1
     todo = [v for v in videos if v[0] not in partial.done]
     for video, _, count in tqdm(todo, unit="video", desc=name, disable=args.quiet):
         inputs = video_inputs(reader, video, count, config, config.input_size)
