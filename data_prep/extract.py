@@ -167,10 +167,14 @@ def extract(config: ExtractConfig) -> Summary:
         if flow_store is not None:
             flow_store.close()
     write_failures(folder, summary.failed)
-    methods = sorted(p.name[len("flow-"):-len(".lmdb")] for p in folder.glob("flow-*.lmdb"))
-    write_index(folder, dataset, methods)
+    write_index(folder, dataset, stored_methods(folder))
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def stored_methods(folder: Path) -> list[str]:
+    """The flow methods that have a store in folder (flow-{method}.lmdb)."""
+    return sorted(p.name[len("flow-"):-len(".lmdb")] for p in folder.glob("flow-*.lmdb"))
 
 
 def write_failures(folder: Path, failed: list[tuple[str, str]]) -> None:
@@ -198,8 +202,7 @@ def merge(dataset_name: str, root: Path, out: Path, allow_missing: bool = False)
             failed += [tuple(line.split("\t", 1)) for line in
                        failures.read_text().splitlines()[1:]]
     write_failures(Path(out), failed)
-    methods = sorted(p.name[len("flow-"):-len(".lmdb")] for p in Path(out).glob("flow-*.lmdb"))
-    write_index(Path(out), dataset, methods)
+    write_index(Path(out), dataset, stored_methods(Path(out)))
     return merged
 
 

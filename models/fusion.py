@@ -133,6 +133,13 @@ def train_svm(features: np.ndarray, labels: np.ndarray, seed: int = 0):
     return best, c, converged
 
 
+def fuse_files(spatial_test, temporal_test, spatial_train=None, temporal_train=None) -> dict:
+    """`fuse` on score files; the SVM only when both training files are given."""
+    train = (read_scores(spatial_train), read_scores(temporal_train)) \
+        if spatial_train and temporal_train else ()
+    return fuse(read_scores(spatial_test), read_scores(temporal_test), *train)
+
+
 def fuse(spatial_test: Scores, temporal_test: Scores, spatial_train: Scores | None = None,
          temporal_train: Scores | None = None) -> dict:
     """Accuracy of each stream, of their average, and (given training scores) of the SVM."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from models.fusion import ScoreError, accuracy, fuse, read_scores
+from models.fusion import ScoreError, accuracy, fuse_files, read_scores
 
 CHOSEN_SPATIAL = "{d}_spatial_lastlayer_drop0.5"
 MULTITASK = "multitask_temporal_flow-L10-meansub_scratch_drop0.9"
@@ -89,10 +89,9 @@ def fused(runs: list[Run], dataset: str, temporal_net: str, split: int) -> dict 
     if spatial is None or temporal is None:
         return None
     train = [r.folder / "scores_train.h5" for r in (spatial, temporal)]
-    extra = [read_scores(p) for p in train] if all(p.exists() for p in train) else []
     try:
-        return fuse(read_scores(spatial.folder / "scores_test.h5"),
-                    read_scores(temporal.folder / "scores_test.h5"), *extra)
+        return fuse_files(spatial.folder / "scores_test.h5", temporal.folder / "scores_test.h5",
+                          *(train if all(p.exists() for p in train) else ()))
     except ScoreError:
         return None
 
@@ -158,14 +157,11 @@ def class_names(scores) -> list[str]:
         [str(i) for i in range(scores.scores.shape[1])]
 
 
-def draw_figures(run: Run, out: Path) -> list[Path]:
+def draw_figures(run: Run, matrix: np.ndarray, names: list[str], out: Path) -> list[Path]:
     """Confusion matrix (Fig. 5) and per-class recall (Fig. 6) of one run's test scores."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    scores = read_scores(run.folder / "scores_test.h5")
-    names = class_names(scores)
-    matrix = confusion(scores.scores, scores.labels, scores.scores.shape[1])
     fig, ax = plt.subplots(figsize=(7, 6))
     image = ax.imshow(matrix, cmap="viridis", vmin=0, vmax=1)
     ax.set_xlabel("predicted class")

@@ -136,11 +136,14 @@ def write_run(config: RunConfig, start_iter: int = 0) -> tuple[Path, object]:
     return folder / "solver.prototxt", solver
 
 
+def snapshot_iteration(snapshot: Path) -> int:
+    """The iteration in a Caffe snapshot's name ({prefix}_iter_{N}.solverstate)."""
+    return int(re.search(r"_iter_(\d+)\.(solverstate|caffemodel)$", snapshot.name)[1])
+
+
 def latest_snapshot(folder: Path) -> Path | None:
     states = list((folder / "snapshots").glob("*_iter_*.solverstate"))
-    if not states:
-        return None
-    return max(states, key=lambda p: int(re.search(r"_iter_(\d+)\.solverstate$", p.name)[1]))
+    return max(states, key=snapshot_iteration) if states else None
 
 
 class Loop:
@@ -225,7 +228,7 @@ def prepare(config: RunConfig):
     if config.resume and resume is None:
         raise TrainingError(f"--resume: no snapshot in {config.folder / 'snapshots'}; start "
                             "without it.")
-    start_iter = int(re.search(r"_iter_(\d+)", resume.name)[1]) if resume else 0
+    start_iter = snapshot_iteration(resume) if resume else 0
     solver_path, param = write_run(config, start_iter)
     write_config(config, resume)
     return solver_path, param, resume
@@ -302,7 +305,7 @@ def train_nccl(config: RunConfig, solver_path: Path, param, resume) -> int:
         raise TrainingError(f"{len(failed)} GPU process(es) failed (exit codes {failed}); see "
                             f"{config.folder / 'train.log'}.")
     snapshot = latest_snapshot(config.folder)
-    return int(re.search(r"_iter_(\d+)", snapshot.name)[1]) if snapshot else 0
+    return snapshot_iteration(snapshot) if snapshot else 0
 
 
 def write_config(config: RunConfig, resumed_from: Path | None) -> None:

@@ -16,17 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from models.fusion import ScoreError, fuse, read_scores
+from models.fusion import ScoreError, fuse_files
 
 
 def named(scores_dir: Path, dataset: str, stream: str, split: int, subset: str) -> Path:
     return scores_dir / f"{dataset}_{stream}_split{split}_{subset}.h5"
-
-
-def fuse_files(spatial, temporal, spatial_train=None, temporal_train=None) -> dict:
-    train = (read_scores(spatial_train), read_scores(temporal_train)) if spatial_train else \
-        (None, None)
-    return fuse(read_scores(spatial), read_scores(temporal), *train)
 
 
 def table(per_split: dict) -> str:
