@@ -52,9 +52,10 @@ def stacked_quantised(fields: list, y0: int, x0: int, size: int, mean_subtractio
             offset = lo - (lo + cv2.mean(q)[0] * scale if mean_subtraction else 0.0)
             sign = -1.0 if flip and c == 0 else 1.0  # a mirrored field's d^x changes sign
             crop = q[y0:y0 + size, x0:x0 + size]
+            if flip:  # OpenCV mirrors the uint8 crop faster than numpy reads it backwards
+                crop = cv2.flip(crop, 1)
             plane = volume[2 * k + c]
-            np.multiply(crop[:, ::-1] if flip else crop, np.float32(sign * scale), out=plane,
-                        casting="unsafe")
+            np.multiply(crop, np.float32(sign * scale), out=plane, casting="unsafe")
             plane += np.float32(sign * offset)
     return volume
 
