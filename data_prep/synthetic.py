@@ -6,8 +6,10 @@ every later stage runs the code path of the real data. The classes are built so 
 claims can be seen in them:
 
 - motion-only pairs: same appearance (object, colours, textures, background), different motion
-  (direction, sense of rotation, up-down vs side-to-side, zoom in vs out): the spatial stream
-  cannot separate them;
+  (sliding vs shrinking, spinning vs zooming, up-down vs side-to-side, zoom in vs out): the
+  spatial stream cannot separate them. No pair is a mirror image of the other (leftwards vs
+  rightwards, clockwise vs anticlockwise): training flips clips horizontally (Sect. 3.1), which
+  would turn one class of such a pair into the other, as it never does to a real action class;
 - appearance-only pairs: same motion, different appearance: the temporal stream cannot;
 - every clip has random global camera motion (a pan plus jitter), so mean flow subtraction
   matters;
@@ -49,11 +51,9 @@ APPEARANCES = {
 # Motion of the object in the world, per frame t: translation (px), rotation (deg), scale.
 MOTIONS = {
     "left": dict(velocity=(-2.0, 0.0)),
-    "right": dict(velocity=(2.0, 0.0)),
     "up": dict(velocity=(0.0, -2.0)),
     # OpenCV turns positive angles anticlockwise on screen (y points down).
     "clockwise": dict(spin=-8.0),
-    "anticlockwise": dict(spin=8.0),
     "vertical": dict(oscillate=(0.0, 12.0)),
     "horizontal": dict(oscillate=(12.0, 0.0)),
     "orbit": dict(orbit=14.0),
@@ -72,10 +72,10 @@ class SyntheticClass:
 
 
 UCF_CLASSES = [
-    SyntheticClass("SlideLeft", "red_disc", "left"),
-    SyntheticClass("SlideRight", "red_disc", "right"),
-    SyntheticClass("SpinClockwise", "yellow_square", "clockwise"),
-    SyntheticClass("SpinAnticlockwise", "yellow_square", "anticlockwise"),
+    SyntheticClass("SlideSideways", "red_disc", "left"),
+    SyntheticClass("ShrinkDisc", "red_disc", "zoom_out"),
+    SyntheticClass("Spin", "yellow_square", "clockwise"),
+    SyntheticClass("ZoomSquare", "yellow_square", "zoom_in"),
     SyntheticClass("BounceVertical", "magenta_triangle", "vertical"),
     SyntheticClass("SwingHorizontal", "magenta_triangle", "horizontal"),
     SyntheticClass("RedBoxRise", "red_box", "up"),
@@ -84,10 +84,10 @@ UCF_CLASSES = [
     SyntheticClass("PurpleOrbit", "purple_disc", "orbit"),
 ]
 HMDB_CLASSES = [
-    SyntheticClass("slide_left", "red_disc", "left"),
-    SyntheticClass("slide_right", "red_disc", "right"),
-    SyntheticClass("spin_clockwise", "yellow_square", "clockwise"),
+    SyntheticClass("slide_sideways", "red_disc", "left"),
+    SyntheticClass("spin", "yellow_square", "clockwise"),
     SyntheticClass("red_box_rise", "red_box", "up"),
+    SyntheticClass("blue_disc_rise", "blue_disc", "up"),
     SyntheticClass("zoom_in", "white_ring", "zoom_in"),
     SyntheticClass("zoom_out", "white_ring", "zoom_out"),
     SyntheticClass("teal_wave", "teal_triangle", "wave"),
@@ -214,12 +214,16 @@ def write_video(path: Path, frames: list[np.ndarray]) -> None:
 @dataclass(frozen=True)
 class SyntheticConfig:
     seed: int = 0
-    ucf_clips_per_group: int = 2  # x UCF_GROUPS groups, per class
+    ucf_clips_per_group: int = 2  # x ucf_groups groups, per class
     hmdb_clips_per_class: int = 10  # 7 train / 3 test per split, as HMDB-51's 70/30
     frames: int = FRAMES
+    ucf_groups: int = UCF_GROUPS  # at least UCF_TEST_GROUP_PERIOD, so each split tests some
 
 
 def make_ucf_like(root: Path, config: SyntheticConfig) -> int:
+    if config.ucf_groups < UCF_TEST_GROUP_PERIOD:
+        raise ValueError(f"ucf_groups must be at least {UCF_TEST_GROUP_PERIOD}: each of the three "
+                         f"splits tests every {UCF_TEST_GROUP_PERIOD}th group")
     lists = root / "ucfTrainTestlist"
     lists.mkdir(parents=True, exist_ok=True)
     (lists / "classInd.txt").write_text(
@@ -227,7 +231,7 @@ def make_ucf_like(root: Path, config: SyntheticConfig) -> int:
     rng = np.random.default_rng([config.seed, 101])
     clips = []
     for label, cls in enumerate(UCF_CLASSES, 1):
-        for group in range(1, UCF_GROUPS + 1):
+        for group in range(1, config.ucf_groups + 1):
             background_seed = rng.integers(1 << 31)
             for c in range(1, config.ucf_clips_per_group + 1):
                 clip = f"{cls.name}/v_{cls.name}_g{group:02d}_c{c:02d}.avi"

@@ -8,7 +8,7 @@ import argparse
 import time
 from pathlib import Path
 
-from data_prep.synthetic import FRAMES, SyntheticConfig, make_synthetic
+from data_prep.synthetic import FRAMES, UCF_GROUPS, SyntheticConfig, make_synthetic
 
 
 def main(argv=None) -> int:
@@ -20,10 +20,13 @@ def main(argv=None) -> int:
     parser.add_argument("--hmdb-clips-per-class", type=int, default=10,
                         help="clips per class (70%% train / 30%% test per split)")
     parser.add_argument("--frames", type=int, default=FRAMES, help="frames per clip")
+    parser.add_argument("--ucf-groups", type=int, default=UCF_GROUPS,
+                        help="groups per class (split k tests groups k, k + 4, ...)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     counts = make_synthetic(args.out, SyntheticConfig(args.seed, args.ucf_clips_per_group,
-                                                      args.hmdb_clips_per_class, args.frames))
+                                                      args.hmdb_clips_per_class, args.frames,
+                                                      args.ucf_groups))
     for name, count in counts.items():
         print(f"make_synthetic: {count} clips in {args.out / name} ({name} layout)")
     print(f"make_synthetic: done in {time.perf_counter() - start:.1f} s")
