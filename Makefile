@@ -1,8 +1,10 @@
 # Two-stream ConvNets (Simonyan & Zisserman, NIPS 2014) in BVLC Caffe.
 # Every target only calls a script or a tool; the work lives in tools/ and the Python packages.
 #
-#   make setup     system packages, .venv/ and Caffe (cached outside the clone)
+#   make demo      setup, then the paper in miniature on the embedded synthetic data (about 7
+#                  min on 2 cores) -> runs/demo/report.md, results.json [DEMO=full: paper-sized]
 #   make test      setup, then the test suite
+#   make setup     system packages, .venv/ and Caffe (cached outside the clone)
 #   make prototxt  regenerate prototxt/ and solvers/ (every net and solver of Tables 1-4)
 #   make synthetic  the embedded default data: synthetic UCF-101- and HMDB-51-like datasets
 #   make frames DATASET=ucf101 ROOT=/path [OUT= JOBS= SHARD=i/N]   frames into the store
@@ -13,6 +15,7 @@
 #   make eval RUN=runs/{net}_split{k} [SUBSET= GPU=]   the same for any run folder
 #   make fuse DATASET=ucf101 [SVM=1]   fuse the score files under runs/scores/ (Tables 3-4)
 #   make report      the paper's Tables 1-4 beside ours and Figs. 4-6 -> runs/report/report.md
+#   make bench       every benchmark below in one run -> runs/bench/latest.json, README table
 #   make bench-flow  flow speed/accuracy, pipeline overhead, JOBS=2 speed-up, storage
 #   make bench-train input samples/s of the data layers, Caffe CPU img/s, share of sgemm peak
 #   make bench-test  videos/s and crops/s of the 25 x 10 test on the CPU
@@ -46,7 +49,7 @@ EVAL = $(VENV)/bin/python tools/test_net.py --dataset $(DATASET) --split $(SPLIT
 	$(if $(GPU),--gpu $(GPU))
 export CAFFE_SRC CAFFE_CACHE JOBS CUDA_ARCH_BIN
 
-.PHONY: help setup system venv caffe test prototxt synthetic frames flow merge bench-flow bench-train bench-test eval eval-spatial eval-temporal eval-multitask fuse report train-spatial train-temporal train-multitask
+.PHONY: help demo bench setup system venv caffe test prototxt synthetic frames flow merge bench-flow bench-train bench-test eval eval-spatial eval-temporal eval-multitask fuse report train-spatial train-temporal train-multitask
 
 help:
 	@sed -n '2,27p' Makefile
@@ -68,6 +71,12 @@ caffe:
 
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+demo: setup
+	$(VENV)/bin/python tools/demo.py $(if $(filter full,$(DEMO)),--full)
+
+bench: setup
+	$(VENV)/bin/python tools/bench.py
 
 prototxt: setup
 	$(VENV)/bin/python tools/make_prototxts.py
