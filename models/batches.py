@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 import h5py
@@ -37,6 +37,7 @@ class InputParams:
     borrowed_classes: dict = field(default_factory=dict)
     # added per run
     stores: dict = field(default_factory=dict)  # dataset -> store folder
+    borrowed_class_names: dict = field(default_factory=dict)  # dataset -> the classes borrowed
     splits: dict = field(default_factory=dict)  # dataset -> 1, 2, 3 or "all"
     method: str = "brox"
     seed: int = 0
@@ -61,11 +62,14 @@ def parse_params(param_str: str, stream: str) -> InputParams:
         raise InputError(f"data layer param_str has unknown keys {unknown}; known: "
                          f"{sorted(known)}")
     params = InputParams(stream=stream, **raw)
-    if params.borrowed_classes:
-        raise InputError("borrowed_classes (Table 2's 78 UCF-101 classes added to HMDB-51) needs "
-                         "the list of classes, which the paper does not publish; not supported "
-                         "yet.")
-    missing = [d for d in params.datasets if d not in params.stores or d not in params.splits]
+    for dataset, count in params.borrowed_classes.items():
+        names = params.borrowed_class_names.get(dataset, [])
+        if len(names) != count:
+            raise InputError(f"the net adds {count} {dataset} classes (Table 2) but param_str "
+                             f"names {len(names)}; the paper does not list them: train with "
+                             f"tools/train_net.py --borrowed-classes FILE.")
+    missing = [d for d in [*params.datasets, *params.borrowed_classes]
+               if d not in params.stores or d not in params.splits]
     if missing:
         raise InputError(f"data layer param_str gives no store or split for {missing}: train "
                          "with tools/train_net.py, which writes them into the run's nets.")
@@ -101,12 +105,35 @@ def read_videos(params: InputParams, dataset: str, phase_train: bool) -> list[Tr
     return [v for v in videos if (v.id in held) != phase_train]
 
 
+def store_classes(store) -> list[str]:
+    with h5py.File(Path(store) / "index.h5", "r") as index:
+        return [c.decode() if isinstance(c, bytes) else str(c) for c in index.attrs["classes"]]
+
+
+def read_borrowed(params: InputParams, dataset: str, phase_train: bool) -> list[TrainVideo]:
+    """Table 2's extra training data: the videos of the named classes of another dataset, as
+    classes C, C+1, ... of the net's one head (C: its own dataset's class count)."""
+    head = params.datasets[0]
+    offset = len(store_classes(params.stores[head]))
+    lookup = {c.lower(): i for i, c in enumerate(store_classes(params.stores[dataset]))}
+    names = params.borrowed_class_names[dataset]
+    unknown = [n for n in names if n.lower() not in lookup]
+    if unknown:
+        raise InputError(f"{Path(params.stores[dataset]) / 'index.h5'} has no class "
+                         f"{', '.join(unknown)}; check the --borrowed-classes file's names.")
+    position = {lookup[n.lower()]: offset + j for j, n in enumerate(names)}
+    return [replace(v, label=position[v.label], head=head)
+            for v in read_videos(params, dataset, phase_train) if v.label in position]
+
+
 class BatchMaker:
     """Fills batch arrays; opens its own LMDB readers (one set per process)."""
 
     def __init__(self, params: InputParams, phase_train: bool, rank: int = 0):
         self.params, self.rank, self.phase_train = params, rank, phase_train
         videos = [v for d in params.datasets for v in read_videos(params, d, phase_train)]
+        videos += [v for d in params.borrowed_classes for v in read_borrowed(params, d,
+                                                                             phase_train)]
         if not videos:
             raise InputError(f"no {'training' if phase_train else 'held-out'} video of "
                              f"{params.datasets} is in the stores {params.stores}.")

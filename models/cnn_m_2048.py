@@ -56,7 +56,7 @@ BIAS_FILLER = dict(type="constant", value=0)
 LEARNED = [dict(lr_mult=1, decay_mult=1), dict(lr_mult=2, decay_mult=0)]
 FROZEN = [dict(lr_mult=0, decay_mult=0), dict(lr_mult=0, decay_mult=0)]
 
-# The Python data layers that feed the train/val nets (the training issue implements them).
+# The Python data layers that feed the train/val nets (models/data_layers.py).
 DATA_LAYER_MODULE = "models.data_layers"
 DATA_LAYERS = {"spatial": "SpatialDataLayer", "temporal": "TemporalDataLayer"}
 

@@ -18,10 +18,15 @@ HELD_OUT_FRACTION = 0.1
 
 @dataclass(frozen=True)
 class TrainVideo:
-    dataset: str
+    dataset: str  # the store it is read from
     id: str
-    label: int  # within its own dataset
+    label: int  # within its head's classes
     flow_count: int  # frames - 1
+    head: str = ""  # the head it trains; its own dataset's unless borrowed (Table 2)
+
+    @property
+    def trains(self) -> str:
+        return self.head or self.dataset
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,7 @@ def held_out_ids(videos: list[TrainVideo], fraction: float = HELD_OUT_FRACTION) 
     `fraction` (at least one, when the class has two or more) with the smallest CRC-32 of their
     ids. The same ids are held out on every run and machine."""
     chosen = set()
-    for group in by_class(videos, sorted({v.dataset for v in videos})):
+    for group in by_class(videos, sorted({v.trains for v in videos})):
         if len(group) < 2 or fraction <= 0:
             continue
         count = max(1, round(fraction * len(group)))
@@ -62,8 +67,8 @@ def frame_range(flow_count: int, stacking: str, new_length: int,
 def by_class(videos: list[TrainVideo], heads: list[str]) -> list[list[TrainVideo]]:
     """Videos grouped by (dataset, class), in a fixed order; the classes of every head."""
     groups = {}
-    for video in sorted(videos, key=lambda v: (heads.index(v.dataset), v.label, v.id)):
-        groups.setdefault((video.dataset, video.label), []).append(video)
+    for video in sorted(videos, key=lambda v: (heads.index(v.trains), v.label, v.id)):
+        groups.setdefault((video.trains, video.label), []).append(video)
     return list(groups.values())
 
 
@@ -77,7 +82,7 @@ def sample_batch(groups: list[list[TrainVideo]], heads: list[str], batch_size: i
         video = groups[c][rng.integers(0, len(groups[c]))]
         first, last = frame_range(video.flow_count, stacking, new_length, stream)
         frame = int(rng.integers(first, last + 1))
-        labels = tuple(video.label if head == video.dataset else ignore_label for head in heads)
+        labels = tuple(video.label if head == video.trains else ignore_label for head in heads)
         samples.append(Sample(video, frame, labels))
     return samples
 

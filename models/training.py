@@ -56,6 +56,7 @@ class RunConfig:
     display: int = 20
     resume: bool = False
     base_lr: float | None = None  # a deviation from the paper's 1e-2, recorded in config.json
+    borrowed_class_names: dict = field(default_factory=dict)  # Table 2: dataset -> classes
 
     @property
     def folder(self) -> Path:
@@ -76,7 +77,7 @@ def check_inputs(config: RunConfig) -> None:
     require_weights(config.net.config.setting, config.weights)
     if config.weights and not Path(config.weights).is_file():
         raise TrainingError(f"weights file {config.weights} not found; see models/README.md.")
-    for dataset in [h.name for h in config.net.config.heads]:
+    for dataset in [*(h.name for h in config.net.config.heads), *config.borrowed_class_names]:
         store = Path(config.stores.get(dataset, ""))
         if not (store / "index.h5").is_file():
             raise TrainingError(f"no store for {dataset} at {store or '(none given)'}: run "
@@ -118,6 +119,8 @@ def write_run(config: RunConfig, start_iter: int = 0) -> tuple[Path, object]:
     params.update(stores={d: str(Path(s).resolve()) for d, s in config.stores.items()},
                   splits=config.splits, method=config.method, seed=config.seed,
                   workers=config.workers, start_batch=start_iter)
+    if config.borrowed_class_names:
+        params["borrowed_class_names"] = config.borrowed_class_names
     proto.layer[0].python_param.param_str = json.dumps(params, sort_keys=True)
     (folder / "trainval.prototxt").write_text(str(proto))
     solver = sgd_solver(str((folder / "trainval.prototxt").resolve()), net_config.setting,

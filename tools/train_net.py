@@ -56,40 +56,72 @@ def parse_args(argv):
     parser.add_argument("--test-iter", type=int)
     parser.add_argument("--display", type=int, default=20)
     parser.add_argument("--base-lr", type=float, help="override the paper's 1e-2 (recorded)")
+    parser.add_argument("--borrowed-classes", type=Path, metavar="FILE",
+                        help="Table 2's net with UCF-101 classes added to HMDB-51: the UCF-101 "
+                        "class names, one a line (the paper does not list its 78)")
     return parser.parse_args(argv)
 
 
 def with_store_classes(net: PaperNet, stores: dict) -> PaperNet:
     """The net with each head's class count taken from its store: the paper's 101 and 51 for
-    the real datasets, the synthetic datasets' own counts for them."""
+    the real datasets, the synthetic datasets' own counts for them (plus any borrowed ones)."""
     heads = []
     for head in net.config.heads:
         index = Path(stores[head.name]) / "index.h5"
         if not index.is_file():  # reported by the checks before training starts
             return net
         with h5py.File(index, "r") as f:
-            heads.append(Head(head.name, len(f.attrs["classes"])))
+            borrowed = sum(net.config.borrowed_classes.values())
+            heads.append(Head(head.name, len(f.attrs["classes"]) + borrowed))
     return PaperNet(net.group, replace(net.config, heads=tuple(heads)), net.used_in)
 
 
+def read_class_list(path: Path) -> list[str]:
+    """Class names, one a line; blank lines and # comments skipped."""
+    if not path.is_file():
+        raise ValueError(f"--borrowed-classes file {path} not found.")
+    names = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+    names = [n for n in names if n]
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"{path} must list distinct class names, one a line.")
+    return names
+
+
+def with_borrowed_classes(net: PaperNet, args) -> tuple[PaperNet, dict]:
+    """Table 2's net with the classes the user lists: its head grows by their count."""
+    (dataset, count), = net.config.borrowed_classes.items()
+    if args.borrowed_classes is None:
+        raise ValueError(f"{net.name} adds {count} {dataset} classes to {args.dataset} (Table 2), "
+                         f"which the paper chose by hand and does not list: give yours with "
+                         f"--borrowed-classes FILE (one {dataset} class name a line).")
+    names = read_class_list(args.borrowed_classes)
+    config = replace(net.config, borrowed_classes={dataset: len(names)})
+    return PaperNet(net.group, config, net.used_in), {dataset: names}
+
+
 def run_config(args, net: PaperNet) -> RunConfig:
+    borrowed = {}
+    if net.config.borrowed_classes:
+        net, borrowed = with_borrowed_classes(net, args)
     datasets = [h.name for h in net.config.heads]
-    stores = {d: default_store(d) for d in datasets}
+    stores = {d: default_store(d) for d in [*datasets, *borrowed]}
     for item in args.store:
         name, _, folder = item.partition("=")
         stores[name] = Path(folder)
-    if not net.config.borrowed_classes:
-        net = with_store_classes(net, stores)
-    # Multi-task (Sect. 6): the other dataset's videos of all splits join the chosen split's.
+    net = with_store_classes(net, stores)
+    # Multi-task (Sect. 6): the other dataset's videos of all splits join the chosen split's;
+    # borrowed classes (Table 2) bring all their videos.
     splits = {d: (args.split if d == args.dataset or len(datasets) == 1 else "all")
               for d in datasets}
+    splits.update({d: "all" for d in borrowed})
     return RunConfig(net=net, split=args.split, stores=stores, splits=splits, runs=args.runs,
                      gpus=[g for g in args.gpus.split(",") if g], weights=args.weights,
                      method=args.method, iters=args.iters, width=args.width,
                      input_size=args.input_size, batch_size=args.batch_size,
                      workers=args.workers, seed=args.seed, snapshot_every=args.snapshot_every,
                      test_interval=args.test_interval, test_iter=args.test_iter,
-                     display=args.display, resume=args.resume, base_lr=args.base_lr)
+                     display=args.display, resume=args.resume, base_lr=args.base_lr,
+                     borrowed_class_names=borrowed)
 
 
 def main(argv=None) -> int:

@@ -115,3 +115,28 @@ def test_param_str_without_the_runs_stores_is_refused():
     with pytest.raises(InputError, match="unknown keys \\['colour'\\]"):
         parse_params(json.dumps(dict(batch_size=4, crop_size=8, datasets=[], colour=1)),
                      "spatial")
+
+
+def test_borrowed_classes_join_the_head_after_its_own(store_writer, tmp_path):
+    hmdb = store_writer(tmp_path / "hmdb51", "hmdb51",
+                        {f"h{c}/h{c}_{i}.avi": (c, 14, "train") for c in range(2) for i in range(3)})
+    ucf = store_writer(tmp_path / "ucf101", "ucf101",
+                       {f"U{c}/u{c}_{i}.avi": (c, 14, "train") for c in range(3) for i in range(3)})
+    params = dict(batch_size=64, crop_size=32, datasets=["hmdb51"], new_length=10,
+                  stores={"hmdb51": str(hmdb), "ucf101": str(ucf)},
+                  splits={"hmdb51": 1, "ucf101": "all"}, workers=0, held_out=0.0,
+                  borrowed_classes={"ucf101": 2})
+    with pytest.raises(InputError, match="adds 2 ucf101 classes \\(Table 2\\) but param_str "
+                                         "names 0"):
+        parse_params(json.dumps(params), "temporal")
+    params["borrowed_class_names"] = {"ucf101": ["U2", "U0"]}
+    maker = BatchMaker(parse_params(json.dumps(params), "temporal"), phase_train=True)
+    seen = {}
+    for index in range(8):
+        for sample in maker.samples(index)[0]:
+            seen.setdefault(sample.labels, set()).add(sample.video.id.split("/")[0])
+    # Own classes 0 and 1, then U2 as 2 and U0 as 3; U1 is not borrowed.
+    assert seen == {(0,): {"h0"}, (1,): {"h1"}, (2,): {"U2"}, (3,): {"U0"}}
+    params["borrowed_class_names"] = {"ucf101": ["U2", "Nope"]}
+    with pytest.raises(InputError, match="has no class Nope"):
+        BatchMaker(parse_params(json.dumps(params), "temporal"), phase_train=True)

@@ -1,4 +1,6 @@
 """The paper's test protocol: 25 frames x 10 crops, flips negating d^x, resumable score files."""
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -91,3 +93,41 @@ def test_the_net_flags_name_the_run_train_net_made(tmp_path):
     expected = tmp_path / "multitask_temporal_flow-L10-meansub_scratch_drop0.9_split2"
     assert result.stderr.strip() == (f"test_net: {expected} has no config.json; give a folder "
                                      "that tools/train_net.py made.")
+
+
+def test_table2s_borrowed_classes_train_one_head_and_test_on_the_own_classes(store_writer,
+                                                                             tmp_path):
+    hmdb = store_writer(tmp_path / "hmdb51", "hmdb51",
+                        {f"h{c}/h{c}_{i}.avi": (c, 14, "train" if i < 3 else "test")
+                         for c in range(2) for i in range(4)}, size=(56, 64))
+    ucf = store_writer(tmp_path / "ucf101", "ucf101",
+                       {f"U{c}/u{c}_{i}.avi": (c, 14, "train") for c in range(3) for i in range(2)},
+                       size=(56, 64))
+    (tmp_path / "borrowed.txt").write_text("# two of UCF-101's classes\nU2\nu0\n")
+    base = [sys.executable, "tools/train_net.py", "--dataset", "hmdb51", "--net",
+            "hmdb51_temporal_flow-L10-meansub_plus-ucf101-78_scratch_drop0.9",
+            "--store", f"hmdb51={hmdb}", "--store", f"ucf101={ucf}", "--runs", str(tmp_path),
+            "--iters", "2", "--width", "0.125", "--input-size", "48", "--batch-size", "4",
+            "--workers", "0", "--test-interval", "100"]
+    refused = subprocess.run(base, cwd=ROOT, capture_output=True, text=True)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "train_net: hmdb51_temporal_flow-L10-meansub_plus-ucf101-78_scratch_drop0.9 adds 78 "
+        "ucf101 classes to hmdb51 (Table 2), which the paper chose by hand and does not list: "
+        "give yours with --borrowed-classes FILE (one ucf101 class name a line).")
+    train = subprocess.run(base + ["--borrowed-classes", str(tmp_path / "borrowed.txt")],
+                           cwd=ROOT, capture_output=True, text=True)
+    assert train.returncode == 0, train.stderr[-1500:]
+    run = tmp_path / "hmdb51_temporal_flow-L10-meansub_plus-ucf101-2_scratch_drop0.9_split1"
+    params = json.loads(re.search(r"param_str: \"(.*)\"\n", (run / "trainval.prototxt")
+                                  .read_text()).group(1).encode().decode("unicode_escape"))
+    assert params["borrowed_class_names"] == {"ucf101": ["U2", "u0"]}
+    assert params["splits"] == {"hmdb51": 1, "ucf101": "all"}
+    assert "num_output: 4" in (run / "trainval.prototxt").read_text()  # 2 own + 2 borrowed
+    test = subprocess.run([sys.executable, "tools/test_net.py", "--run", str(run), "--out",
+                           str(tmp_path / "scores"), "--quiet"], cwd=ROOT, capture_output=True,
+                          text=True)
+    assert test.returncode == 0, test.stderr[-1500:]
+    with h5py.File(tmp_path / "scores" / "hmdb51_temporal_split1_test.h5") as f:
+        assert f["scores"].shape == (2, 2)  # the own classes, renormalised
+        np.testing.assert_allclose(f["scores"][:].sum(1), 1, rtol=1e-5)
