@@ -3,7 +3,8 @@
     method = flow_method("brox")          # or "tvl1", "farneback", "dis"
     flow = method(prev_gray, next_gray)   # H x W x 2 float32: (d^x, d^y) in pixels
 
-`brox` is the paper's method (Sect. 5: Brox et al. 2004, "High accuracy optical flow estimation
+`brox-gpu` is the same Brox solver written for arrays (`data_prep/brox_batch.py`), run on CuPy
+with many frame pairs a call. `brox` is the paper's method (Sect. 5: Brox et al. 2004, "High accuracy optical flow estimation
 based on a theory for warping"): brightness and gradient constancy, smoothness, robust
 penalisers, coarse-to-fine warping. On the CPU it is OpenCV's variational refinement solver,
 which minimises exactly that energy with fixed-point iterations and SOR at one scale, run level
@@ -17,7 +18,8 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-METHODS = ("brox", "tvl1", "farneback", "dis")
+CPU_METHODS = ("brox", "tvl1", "farneback", "dis")
+METHODS = CPU_METHODS[:1] + ("brox-gpu",) + CPU_METHODS[1:]
 # Middlebury's marker for "no ground truth here" is 1e10; anything above this is unknown.
 UNKNOWN_FLOW = 1e9
 FLO_TAG = 202021.25  # Middlebury .flo magic number ("PIEH")
@@ -140,6 +142,9 @@ def flow_method(name: str):
         raise ValueError(f"unknown flow method {name!r}; choose one of {', '.join(METHODS)}")
     if name == "brox":
         return CudaBroxFlow() if cuda_available() else BroxFlow()
+    if name == "brox-gpu":  # the same solver on CuPy, a batch of pairs at a time
+        from data_prep.brox_batch import BatchBroxFlow
+        return BatchBroxFlow("cupy")
     return OpenCVFlow(name)
 
 

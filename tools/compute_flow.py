@@ -34,8 +34,12 @@ def main(argv=None) -> int:
         raise SystemExit(f"compute_flow: {args.frame1} is {first.shape[1]}x{first.shape[0]} but "
                          f"{args.frame2} is {second.shape[1]}x{second.shape[0]}; give two frames "
                          "of one size.")
+    try:
+        method = flow_method(args.method)
+    except RuntimeError as error:
+        raise SystemExit(f"compute_flow: {error}") from None
     start = time.perf_counter()
-    flow = flow_method(args.method)(first, second)
+    flow = method(first, second)
     seconds = time.perf_counter() - start
     write_flo(args.output, flow)
     if args.png:

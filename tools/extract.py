@@ -83,7 +83,7 @@ def main(argv=None) -> int:
                                args.bound, args.short_side, args.jobs, args.shard,
                                args.allow_missing, progress=not args.quiet)
         summary = extract(config)
-    except (DatasetError, StoreError, FileNotFoundError) as error:
+    except (DatasetError, StoreError, FileNotFoundError, RuntimeError) as error:
         print(f"extract: {error}", file=sys.stderr)
         return 2
     log.info("%s %s: %d stored, %d already there, %d failed%s, in %.1f s -> %s", args.dataset,
