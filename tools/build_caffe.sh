@@ -6,7 +6,10 @@
 #
 # Environment:
 #   PYTHON       interpreter that will import pycaffe (its headers, libpython and numpy are used)
-#   CUDA=1       CUDA build (default 0: CPU_ONLY); CUDA_ARCH_BIN sets the architectures (default 90)
+#   CUDA=1       CUDA build (default 0: CPU_ONLY), without cuDNN (Caffe 1.0 targets cuDNN 5-7's
+#                API); cuBLAS, cuRAND and NCCL from the toolkit, else from pinned PyPI wheels
+#   CUDA_ARCH_BIN  GPU architectures, e.g. "90" or "80 90" (default: those of 75 80 86 89 90 100
+#                120 that the installed nvcc compiles for); PTX is added for the highest
 #   CAFFE_SRC    a Caffe tree the user already has (e.g. a git clone of BVLC/caffe); default:
 #                Debian's source package `caffe` from bullseye, fetched with a private apt config
 #   CAFFE_CACHE  cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/two-stream-caffe)
@@ -16,7 +19,10 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PYTHON=${PYTHON:-.venv/bin/python}
 CUDA=${CUDA:-0}
-CUDA_ARCH_BIN=${CUDA_ARCH_BIN:-90}
+CUDA_ARCH_BIN=${CUDA_ARCH_BIN:-}
+# cuBLAS, cuRAND and NCCL of the CUDA 13.0 release, when the toolkit lacks them.
+CUDA_WHEELS=(nvidia-cublas==13.0.2.14 nvidia-curand==10.4.0.35 nvidia-nccl-cu13==2.27.7)
+DEFAULT_ARCHS="75 80 86 89 90 100 120"
 JOBS=${JOBS:-$(nproc)}
 CACHE=${CAFFE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/two-stream-caffe}
 PATCH_DIR=$HERE/caffe_patches
@@ -70,13 +76,47 @@ if [[ "$CUDA" == 1 ]]; then
     CUDA_ROOT=$(dirname "$(dirname "$(readlink -f "$(command -v nvcc)")")")
   fi
   [[ -x "$CUDA_ROOT/bin/nvcc" ]] || die "CUDA=1 needs the CUDA toolkit (nvcc); none at ${CUDA_HOME:-/usr/local/cuda} and none on PATH: set CUDA_HOME."
-  missing=()
-  for header in cublas_v2.h curand.h; do
-    [[ -e "$CUDA_ROOT/include/$header" ]] || missing+=("$header")
+  supported=" $("$CUDA_ROOT/bin/nvcc" --list-gpu-code 2>/dev/null | sed -n 's/^sm_//p' | tr '\n' ' ')"
+  if [[ -z "$CUDA_ARCH_BIN" ]]; then
+    for arch in $DEFAULT_ARCHS; do [[ "$supported" == *" $arch "* ]] && CUDA_ARCH_BIN+="$arch "; done
+    CUDA_ARCH_BIN=${CUDA_ARCH_BIN% }
+  fi
+  for arch in $CUDA_ARCH_BIN; do
+    [[ "$supported" == *" $arch "* ]] || die "CUDA_ARCH_BIN: this nvcc ($CUDA_ROOT) cannot compile for sm_$arch; it knows:$supported"
   done
-  [[ ${#missing[@]} -eq 0 ]] || die "CUDA=1: the CUDA toolkit at $CUDA_ROOT lacks ${missing[*]} (cuBLAS/cuRAND); install the toolkit's cuBLAS and cuRAND development files, then run again."
+  CUDA_ARCH_PTX=${CUDA_ARCH_BIN##* }
   CMAKE_FLAGS+=(-DCPU_ONLY=OFF -DUSE_CUDNN=OFF -DUSE_NCCL=ON -DCUDA_TOOLKIT_ROOT_DIR="$CUDA_ROOT"
-                -DCUDA_ARCH_NAME=Manual -DCUDA_ARCH_BIN="$CUDA_ARCH_BIN" -DCUDA_ARCH_PTX="")
+                -DCUDA_ARCH_NAME=Manual -DCUDA_ARCH_BIN="$CUDA_ARCH_BIN" -DCUDA_ARCH_PTX="$CUDA_ARCH_PTX"
+                -DCMAKE_INSTALL_RPATH_USE_LINK_PATH=ON)
+  # cuBLAS, cuRAND, NCCL: the toolkit's (and the system's NCCL) if there, else NVIDIA's wheels.
+  if [[ -e "$CUDA_ROOT/include/cublas_v2.h" && -e "$CUDA_ROOT/include/curand.h" ]] \
+     && { [[ -e /usr/include/nccl.h ]] || [[ -e "$CUDA_ROOT/include/nccl.h" ]]; }; then
+    CUDA_LIBS="toolkit"
+  else
+    CUDA_LIBS=$CACHE/cuda-libs-$(printf '%s\n' "${CUDA_WHEELS[@]}" | sha256sum | cut -c1-12)
+    if [[ ! -f "$CUDA_LIBS/.complete" ]]; then
+      say "the toolkit at $CUDA_ROOT has no cuBLAS/cuRAND/NCCL: installing ${CUDA_WHEELS[*]} into $CUDA_LIBS"
+      rm -rf "$CUDA_LIBS"
+      "$PYTHON" -m pip install -q --no-deps --target "$CUDA_LIBS" "${CUDA_WHEELS[@]}" \
+        || die "could not install ${CUDA_WHEELS[*]} from PyPI; install the toolkit's cuBLAS, cuRAND and NCCL development files instead."
+      touch "$CUDA_LIBS/.complete"
+    fi
+    # One folder with every library under its versioned name (what the loader asks for, here
+    # and for cuBLAS's own cublasLt) and its unversioned one (what the linker asks for).
+    mkdir -p "$CUDA_LIBS/lib"
+    for lib in "$CUDA_LIBS"/nvidia/cu13/lib/*.so.* "$CUDA_LIBS"/nvidia/nccl/lib/*.so.*; do
+      ln -sfn "$lib" "$CUDA_LIBS/lib/$(basename "$lib")"
+      ln -sfn "$lib" "$CUDA_LIBS/lib/$(basename "${lib%%.so.*}").so"
+    done
+    # FindCUDA resets CUDA_cublas_LIBRARY and friends; its second search takes this path.
+    CMAKE_FLAGS+=(-DCMAKE_LIBRARY_PATH="$CUDA_LIBS/lib"
+                  -DNCCL_INCLUDE_DIR="$CUDA_LIBS/nvidia/nccl/include"
+                  -DNCCL_LIBRARIES="$CUDA_LIBS/lib/libnccl.so"
+                  -DCMAKE_CXX_FLAGS="-I$CUDA_LIBS/nvidia/cu13/include"
+                  -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$CUDA_LIBS/lib"
+                  -DCMAKE_SHARED_LINKER_FLAGS="-Wl,-rpath-link,$CUDA_LIBS/lib"
+                  -DCUDA_NVCC_FLAGS="-I$CUDA_LIBS/nvidia/cu13/include;-I$CUDA_LIBS/nvidia/nccl/include")
+  fi
 else
   CMAKE_FLAGS+=(-DCPU_ONLY=ON)
 fi
@@ -132,10 +172,16 @@ else
 fi
 
 # ---- the cache key: source, patch sets, flags, interpreter, numpy, compiler -----------------
+# Patches only the CUDA build needs (today's CUDA removed what they replace).
+CUDA_PATCHES=()
+[[ "$CUDA" == 1 ]] && CUDA_PATCHES=("$PATCH_DIR"/cuda/*.patch)
 KEY_TEXT=$(printf '%s\n' "source $SRC_ID" "debian-patches $DEBIAN_SHA256" \
-  "patches $(cat "$PATCH_DIR"/*.patch | sha256sum | cut -d' ' -f1)" \
+  "patches $(cat "$PATCH_DIR"/*.patch "${CUDA_PATCHES[@]}" | sha256sum | cut -d' ' -f1)" \
   "flags ${CMAKE_FLAGS[*]}" "python $PY_VERSION $PY_PREFIX" "numpy $NUMPY_VERSION" \
   "compiler $(c++ -dumpfullversion 2>/dev/null || c++ --version | head -n 1)")
+if [[ "$CUDA" == 1 ]]; then
+  KEY_TEXT+=$'\n'"nvcc $("$CUDA_ROOT/bin/nvcc" --version | tail -n 1)"$'\n'"cuda-libs $CUDA_LIBS ${CUDA_WHEELS[*]}"
+fi
 KEY=$([[ "$CUDA" == 1 ]] && echo cuda || echo cpu)-$(sha256sum <<<"$KEY_TEXT" | cut -c1-16)
 PREFIX=$CACHE/$KEY
 LOG=$CACHE/logs/$KEY.log
@@ -180,7 +226,7 @@ build() {
   while read -r p; do
     [[ -z "$p" || "$p" == \#* ]] || apply_patch "$tree" "$PREFIX/debian/patches/$p" || return
   done <"$PREFIX/debian/patches/series"
-  for p in "$PATCH_DIR"/*.patch; do apply_patch "$tree" "$p" || return; done
+  for p in "$PATCH_DIR"/*.patch "${CUDA_PATCHES[@]}"; do apply_patch "$tree" "$p" || return; done
   # The venv's interpreter finds numpy's headers; it stays out of the key (which names the base
   # interpreter and numpy's version), so every clone's venv on this machine shares one build.
   cmake -S "$tree" -B "$PREFIX/build" -DCMAKE_INSTALL_PREFIX="$PREFIX" "${CMAKE_FLAGS[@]}" \
