@@ -157,3 +157,34 @@ def test_caffe_time_runs_on_a_small_net(write_proto):
     assert "Average Forward-Backward" in log
     # Caffe's pooling rounds up: (28 - 3) / 2 + 1 = 13.5 -> 14.
     assert "Top shape: 2 8 14 14" in log
+
+
+ROOT = Path(__file__).resolve().parents[1]
+TOOLKIT = Path("/usr/local/cuda/bin/nvcc")
+
+
+def build_caffe(tmp_path, **env):
+    return subprocess.run(["bash", "tools/build_caffe.sh"], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHON": sys.executable, "CUDA": "1",
+                               "CAFFE_CACHE": str(tmp_path), **env})
+
+
+def test_cuda_build_without_a_toolkit_says_where_it_looked(tmp_path):
+    result = build_caffe(tmp_path, CUDA_HOME=str(tmp_path / "none"), PATH="/usr/bin:/bin")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"build_caffe: error: CUDA=1 needs the CUDA toolkit (nvcc); "
+                                     f"none at {tmp_path / 'none'} and none on PATH: set "
+                                     "CUDA_HOME.")
+
+
+@pytest.mark.skipif(not TOOLKIT.exists(), reason="needs the CUDA toolkit at /usr/local/cuda")
+def test_cuda_build_refuses_an_architecture_the_nvcc_cannot_compile_for(tmp_path):
+    known = subprocess.run([str(TOOLKIT), "--list-gpu-code"], capture_output=True,
+                           text=True).stdout.split()
+    assert "sm_90" in known  # H100/H200, the GPUs this project is lent
+    result = build_caffe(tmp_path, CUDA_ARCH_BIN="90 35")
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(
+        "build_caffe: error: CUDA_ARCH_BIN: this nvcc (/usr/local/cuda) cannot compile for sm_35; "
+        "it knows: 75 80")
+    assert not list(tmp_path.glob("cuda-*"))  # refused before any download or build
