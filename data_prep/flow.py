@@ -1,15 +1,15 @@
 """Dense optical flow between consecutive grayscale frames, several methods behind one interface.
 
-    method = flow_method("brox")          # or "tvl1", "farneback", "dis"
+    method = flow_method("brox")          # or "brox-gpu", "tvl1", "farneback", "dis"
     flow = method(prev_gray, next_gray)   # H x W x 2 float32: (d^x, d^y) in pixels
 
-`brox-gpu` is the same Brox solver written for arrays (`data_prep/brox_batch.py`), run on CuPy
-with many frame pairs a call. `brox` is the paper's method (Sect. 5: Brox et al. 2004, "High accuracy optical flow estimation
+`brox` is the paper's method (Sect. 5: Brox et al. 2004, "High accuracy optical flow estimation
 based on a theory for warping"): brightness and gradient constancy, smoothness, robust
 penalisers, coarse-to-fine warping. On the CPU it is OpenCV's variational refinement solver,
 which minimises exactly that energy with fixed-point iterations and SOR at one scale, run level
 by level over an image pyramid, each level warping with the flow of the coarser one. Where
-OpenCV was built with CUDA, OpenCV's own GPU Brox is used instead.
+OpenCV was built with CUDA, OpenCV's own GPU Brox is used instead. `brox-gpu` is the same
+solver written for arrays (`data_prep/brox_batch.py`), run on CuPy with many pairs a call.
 """
 from __future__ import annotations
 

@@ -164,9 +164,9 @@ TOOLKIT = Path("/usr/local/cuda/bin/nvcc")
 
 
 def build_caffe(tmp_path, **env):
-    return subprocess.run(["bash", "tools/build_caffe.sh"], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "PYTHON": sys.executable, "CUDA": "1",
-                               "CAFFE_CACHE": str(tmp_path), **env})
+    return subprocess.run(["bash", "tools/build_caffe.sh"], cwd=ROOT, capture_output=True,
+                          text=True, env={**os.environ, "PYTHON": sys.executable, "CUDA": "1",
+                                          "CAFFE_CACHE": str(tmp_path), **env})
 
 
 def test_cuda_build_without_a_toolkit_says_where_it_looked(tmp_path):

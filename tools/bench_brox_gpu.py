@@ -58,7 +58,8 @@ def pipeline_pairs_per_s(backend: str, work: Path) -> float:
     start = time.perf_counter()
     summary = extract(config)
     seconds = time.perf_counter() - start
-    pairs = sum(1 for p in (work / "synthetic" / "ucf101" / "UCF-101").rglob("*.avi")) * (FRAMES - 1)
+    clips = sum(1 for _ in (work / "synthetic" / "ucf101" / "UCF-101").rglob("*.avi"))
+    pairs = clips * (FRAMES - 1)
     if summary.exit_code != 0:
         raise SystemExit(f"bench_brox_gpu: the extraction failed: {summary.failed[:3]}")
     return pairs / seconds

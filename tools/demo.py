@@ -41,9 +41,10 @@ class DemoConfig:
     input_size: int = 48  # crops of 48 px: the smallest the net's five strided stages take
     batch_size: int = 32
     iters: int = 300  # the paper's schedule (lr / 10 at 5/8 and 7/8 of the run) scaled to 300
-    # Temporal nets: too few iterations for dropout to pay (at quarter width 0.5 cost 6 points of
-    # held-out accuracy; 0.9 at 1/8 width sent the loss to NaN). The spatial net keeps Table 1a's 0.5: without it, it is
-    # overconfident on the pairs it cannot tell apart, and averaging follows its coin flips.
+    # Temporal nets: too few iterations for dropout to pay (at quarter width 0.5 cost 6 points
+    # of held-out accuracy; 0.9 at 1/8 width sent the loss to NaN). The spatial net keeps Table
+    # 1a's 0.5: without it, it is overconfident on the pairs it cannot tell apart, and
+    # averaging follows its coin flips.
     temporal_dropout: float = 0.0
     spatial_dropout: float = 0.5
     synthetic: SyntheticConfig = SyntheticConfig()

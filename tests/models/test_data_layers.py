@@ -119,7 +119,8 @@ def test_param_str_without_the_runs_stores_is_refused():
 
 def test_borrowed_classes_join_the_head_after_its_own(store_writer, tmp_path):
     hmdb = store_writer(tmp_path / "hmdb51", "hmdb51",
-                        {f"h{c}/h{c}_{i}.avi": (c, 14, "train") for c in range(2) for i in range(3)})
+                        {f"h{c}/h{c}_{i}.avi": (c, 14, "train")
+                         for c in range(2) for i in range(3)})
     ucf = store_writer(tmp_path / "ucf101", "ucf101",
                        {f"U{c}/u{c}_{i}.avi": (c, 14, "train") for c in range(3) for i in range(3)})
     params = dict(batch_size=64, crop_size=32, datasets=["hmdb51"], new_length=10,
