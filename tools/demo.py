@@ -159,8 +159,18 @@ class Demo:
                                    "--quiet"], f"test_{net.key}_{subset}")
         return path
 
+    def check_settings(self) -> None:
+        """An interrupted demo resumes only into a folder made with the same settings."""
+        path = self.out / "demo_config.json"
+        settings = json.dumps(asdict(self.config), sort_keys=True)
+        if path.exists() and path.read_text() != settings:
+            raise DemoError(f"{self.out} holds a demo made with other settings ({path}); give "
+                            "another --out, or --fresh to start this one over.")
+        path.write_text(settings)
+
     def run(self) -> dict:
         start = time.perf_counter()
+        self.check_settings()
         self.make_data()
         scores, folders = {}, {}
         for net in NETS:
@@ -329,14 +339,14 @@ def write_report(demo: Demo, results: dict, scores: dict, folders: dict) -> None
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("runs/demo"))
+    parser.add_argument("--out", type=Path, help="default runs/demo (runs/demo-full with --full)")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--full", action="store_true", help="the paper-sized nets (hours on a CPU)")
     size.add_argument("--tiny", action="store_true", help="seconds a stage, for the test suite")
     parser.add_argument("--fresh", action="store_true", help="delete OUT first")
     args = parser.parse_args(argv)
     config = FULL if args.full else TINY if args.tiny else DemoConfig()
-    out = args.out.resolve()
+    out = (args.out or Path("runs/demo-full" if args.full else "runs/demo")).resolve()
     if args.fresh and out.exists():
         shutil.rmtree(out)
     demo = Demo(out, config)

@@ -61,6 +61,16 @@ def test_a_second_run_resumes_from_what_is_there(tiny_demo):
     assert {k: after[k] for k in KEYS} == {k: before[k] for k in KEYS}
 
 
+def test_a_folder_made_with_other_settings_is_refused(tiny_demo):
+    out, _ = tiny_demo
+    result = subprocess.run([sys.executable, "tools/demo.py", "--out", str(out)], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"demo: {out} holds a demo made with other settings "
+                                     f"({out / 'demo_config.json'}); give another --out, or "
+                                     "--fresh to start this one over.")
+
+
 def test_findings_compare_the_numbers_they_name():
     r = {"spatial": 0.6, "temporal": 0.7, "fusion.average": 0.8, "fusion.svm": 0.65,
          "temporal_no_mean_subtraction": 0.72, "temporal_L1": 0.5,
