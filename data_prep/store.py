@@ -196,6 +196,11 @@ class FlowReader:
                 decode_jpeg(self.store.get(key_y), colour=False), ranges)
 
 
+def index_classes(index) -> list[str]:
+    """The class names an open index.h5 lists, in label order."""
+    return [c.decode() if isinstance(c, bytes) else str(c) for c in index.attrs["classes"]]
+
+
 def write_index(folder: Path, dataset, methods: list[str]) -> Path:
     """index.h5 from the stores' meta records and the dataset's splits; written to a temporary
     file and renamed, so a killed run never leaves a broken index."""

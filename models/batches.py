@@ -9,7 +9,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from data_prep.store import FlowReader, FrameReader
+from data_prep.store import FlowReader, FrameReader, index_classes
 from models.sampling import (HELD_OUT_FRACTION, Sample, TrainVideo, batch_seed, by_class,
                              held_out_ids, sample_batch, usable)
 from models.volumes import colour_jitter, random_crop, rgb_input, stored_fields, volume_of
@@ -107,7 +107,7 @@ def read_videos(params: InputParams, dataset: str, phase_train: bool) -> list[Tr
 
 def store_classes(store) -> list[str]:
     with h5py.File(Path(store) / "index.h5", "r") as index:
-        return [c.decode() if isinstance(c, bytes) else str(c) for c in index.attrs["classes"]]
+        return index_classes(index)
 
 
 def read_borrowed(params: InputParams, dataset: str, phase_train: bool) -> list[TrainVideo]:

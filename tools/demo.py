@@ -248,13 +248,13 @@ def flow_figure(demo: Demo, path: Path) -> Path:
     import h5py
 
     from data_prep.flow import flow_to_colour
-    from data_prep.store import FlowReader, FrameReader
+    from data_prep.store import FlowReader, FrameReader, index_classes
     store = demo.stores / "ucf101"
     frames, flows = FrameReader(store), FlowReader(store, "brox")
     with h5py.File(store / "index.h5", "r") as index:
         ids = [v.decode() for v in index["videos/id"][:]]
         labels, test = index["videos/label"][:], index["videos/split1"][:] == 2
-        names = [c.decode() if isinstance(c, bytes) else c for c in index.attrs["classes"]]
+        names = index_classes(index)
     picks = {}
     for video, label, is_test in zip(ids, labels, test):
         if is_test:

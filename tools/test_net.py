@@ -20,7 +20,7 @@ import numpy as np
 from tqdm import tqdm
 
 import caffe
-from data_prep.store import FlowReader, FrameReader, StoreError
+from data_prep.store import FlowReader, FrameReader, StoreError, index_classes
 from models.cnn_m_2048 import Head, NetConfig, cnn_m_2048
 from models.fusion import write_scores
 from models.testing import PartialScores, video_inputs, video_score
@@ -57,7 +57,7 @@ def videos_of(store: Path, split: int, subset: str, method: str, stream: str):
         labels = index["videos/label"][:]
         counts = index[f"flow/{method}/flow_count"][:] if stream == "temporal" else \
             index["videos/frame_count"][:] - 1
-        classes = [c.decode() if isinstance(c, bytes) else c for c in index.attrs["classes"]]
+        classes = index_classes(index)
     return [(i, int(l), int(c)) for i, l, c, m in zip(ids, labels, counts, member) if m], classes
 
 

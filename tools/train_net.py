@@ -18,9 +18,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-import h5py
-
-from models.batches import InputError
+from models.batches import InputError, store_classes
 from models.cnn_m_2048 import Head
 from models.paper import PaperNet
 from models.training import RunConfig, TrainingError, train
@@ -65,14 +63,11 @@ def parse_args(argv):
 def with_store_classes(net: PaperNet, stores: dict) -> PaperNet:
     """The net with each head's class count taken from its store: the paper's 101 and 51 for
     the real datasets, the synthetic datasets' own counts for them (plus any borrowed ones)."""
-    heads = []
+    heads, borrowed = [], sum(net.config.borrowed_classes.values())
     for head in net.config.heads:
-        index = Path(stores[head.name]) / "index.h5"
-        if not index.is_file():  # reported by the checks before training starts
+        if not (Path(stores[head.name]) / "index.h5").is_file():  # reported before training
             return net
-        with h5py.File(index, "r") as f:
-            borrowed = sum(net.config.borrowed_classes.values())
-            heads.append(Head(head.name, len(f.attrs["classes"]) + borrowed))
+        heads.append(Head(head.name, len(store_classes(stores[head.name])) + borrowed))
     return PaperNet(net.group, replace(net.config, heads=tuple(heads)), net.used_in)
 
 
