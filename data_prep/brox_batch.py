@@ -19,10 +19,9 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-import cv2
 import numpy as np
 
-from data_prep.flow import BroxParams
+from data_prep.flow import BroxParams, image_pyramid
 
 ZETA = 0.1  # data-term normalisation (OpenCV's fixed value)
 EPSILON = 0.001  # Psi's epsilon
@@ -47,13 +46,9 @@ def array_module(name: str):
 
 
 def pyramid(images: np.ndarray, params: BroxParams) -> list[np.ndarray]:
-    """Coarse-to-fine levels of an (N, H, W) float32 batch, exactly as the CPU `brox` builds
-    them (OpenCV's area resize by `scale` while the smaller side stays >= min_size)."""
-    levels = [images]
-    while min(levels[-1].shape[1:]) * params.scale >= params.min_size:
-        levels.append(np.stack([cv2.resize(image, None, fx=params.scale, fy=params.scale,
-                                           interpolation=cv2.INTER_AREA) for image in levels[-1]]))
-    return levels[::-1]
+    """Coarse-to-fine levels of an (N, H, W) batch: each image's levels exactly as the CPU
+    `brox` builds them, stacked level by level."""
+    return [np.stack(level) for level in zip(*(image_pyramid(i, params) for i in images))]
 
 
 def sample(xp, image, xs, ys):
@@ -224,8 +219,7 @@ class BatchBroxFlow:
             raise ValueError(f"a batch is two (N, H, W) stacks of one shape; got {firsts.shape} "
                              f"and {seconds.shape}")
         flow_u = flow_v = None
-        for a, b in zip(pyramid(firsts.astype(np.float32), self.params),
-                        pyramid(seconds.astype(np.float32), self.params)):
+        for a, b in zip(pyramid(firsts, self.params), pyramid(seconds, self.params)):
             a, b = xp.asarray(a), xp.asarray(b)
             n, height, width = a.shape
             if flow_u is None:

@@ -70,11 +70,7 @@ class BroxFlow:
         return levels
 
     def build_pyramid(self, image: np.ndarray) -> list[np.ndarray]:
-        levels = [image.astype(np.float32)]
-        while min(levels[-1].shape) * self.params.scale >= self.params.min_size:
-            levels.append(cv2.resize(levels[-1], None, fx=self.params.scale, fy=self.params.scale,
-                                     interpolation=cv2.INTER_AREA))
-        return levels[::-1]  # coarse to fine
+        return image_pyramid(image, self.params)
 
     def __call__(self, prev: np.ndarray, nxt: np.ndarray) -> np.ndarray:
         flow = None
@@ -90,6 +86,16 @@ class BroxFlow:
 
     def parameters(self) -> dict:
         return asdict(self.params)
+
+
+def image_pyramid(image: np.ndarray, params: BroxParams) -> list[np.ndarray]:
+    """The `brox` levels of one image, coarse to fine: float32, OpenCV's area resize by
+    `scale` while the smaller side stays >= min_size."""
+    levels = [image.astype(np.float32)]
+    while min(levels[-1].shape) * params.scale >= params.min_size:
+        levels.append(cv2.resize(levels[-1], None, fx=params.scale, fy=params.scale,
+                                 interpolation=cv2.INTER_AREA))
+    return levels[::-1]
 
 
 class CudaBroxFlow:
