@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from data_prep.synthetic import SyntheticConfig, make_synthetic
-from models.fusion import accuracy, fuse_files, read_scores
+from models.fusion import Scores, accuracy, fuse, read_scores
 from models.report import Run, class_names, confusion, draw_figures
 from models.training import latest_snapshot, snapshot_iteration
 from tools.net_args import run_folder
@@ -172,12 +172,13 @@ class Demo:
         start = time.perf_counter()
         self.check_settings()
         self.make_data()
-        scores, folders = {}, {}
+        paths, folders = {}, {}
         for net in NETS:
             folders[net.key] = self.train(net)
-            scores[net.key] = self.test(net, folders[net.key], "test")
+            paths[net.key] = self.test(net, folders[net.key], "test")
             if net.fusion:
-                scores[net.key + ".train"] = self.test(net, folders[net.key], "train")
+                paths[net.key + ".train"] = self.test(net, folders[net.key], "train")
+        scores = {key: read_scores(path) for key, path in paths.items()}
         results = measure(scores, self.synthetic)
         results["seconds"] = round(time.perf_counter() - start, 1)
         results["config"] = asdict(self.config)
@@ -195,25 +196,25 @@ def group_classes(synthetic: Path, dataset: str) -> dict[str, set]:
     return {group: {c for pair in pairs for c in pair} for group, pairs in meta["groups"].items()}
 
 
-def group_accuracy(path: Path, classes: set) -> float:
+def group_accuracy(scores: Scores, classes: set) -> float:
     """Accuracy on the test videos whose true class is in `classes`."""
-    scores = read_scores(path)
     names = class_names(scores)
     keep = np.array([names[label] in classes for label in scores.labels])
     return accuracy(scores.scores[keep], scores.labels[keep])
 
 
 def measure(scores: dict, synthetic: Path) -> dict:
-    fused = fuse_files(scores["spatial"], scores["temporal"], scores["spatial.train"],
-                       scores["temporal.train"])
-    results = {key: accuracy(s.scores, s.labels) for key, s in
-               ((k, read_scores(p)) for k, p in scores.items() if not k.endswith(".train"))}
+    """results.json's figures from the score files, each read once (`scores`: key -> Scores)."""
+    fused = fuse(scores["spatial"], scores["temporal"], scores["spatial.train"],
+                 scores["temporal.train"])
+    results = {key: accuracy(s.scores, s.labels) for key, s in scores.items()
+               if not key.endswith(".train")}
     results["fusion.average"], results["fusion.svm"] = fused["average"], fused["svm"]
     for group, classes in group_classes(synthetic, "ucf101").items():
         for stream in ("spatial", "temporal"):
             results[f"{stream}.{group}"] = group_accuracy(scores[stream], classes)
     results["test_videos"] = {"ucf101": fused["videos"],
-                              "hmdb51": len(read_scores(scores["multitask.temporal"]).labels)}
+                              "hmdb51": len(scores["multitask.temporal"].labels)}
     results["findings"] = findings(results)
     return results
 
@@ -328,7 +329,7 @@ def write_report(demo: Demo, results: dict, scores: dict, folders: dict) -> None
               f"![flow]({flow_figure(demo, figures / 'flow.png').relative_to(out)})",
               f"![training loss]({loss_figure(folders, figures / 'loss.png').relative_to(out)})"]
     for key in ("spatial", "temporal"):
-        s = read_scores(scores[key])
+        s = scores[key]
         names = class_names(s)
         run = Run(folders[key], key, 1, "ucf101")
         for figure in draw_figures(run, confusion(s.scores, s.labels, len(names)), names,

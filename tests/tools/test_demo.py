@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from models.fusion import write_scores
+from models.fusion import read_scores, write_scores
 from tools.demo import findings, group_accuracy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,6 +93,7 @@ def test_group_accuracy_counts_only_the_groups_videos(tmp_path):
     path = write_scores(tmp_path / "s.h5", scores, labels, ["a", "b", "c", "d"],
                         class_names=np.array(["Up", "Down", "Spin"], dtype=object).astype(
                             h5py.string_dtype()))
-    assert group_accuracy(path, {"Down"}) == 0.5
-    assert group_accuracy(path, {"Up", "Spin"}) == 1.0
-    assert group_accuracy(path, {"Up", "Down", "Spin"}) == 0.75
+    scores = read_scores(path)
+    assert group_accuracy(scores, {"Down"}) == 0.5
+    assert group_accuracy(scores, {"Up", "Spin"}) == 1.0
+    assert group_accuracy(scores, {"Up", "Down", "Spin"}) == 0.75
