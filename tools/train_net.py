@@ -98,6 +98,10 @@ def run_config(args, net: PaperNet) -> RunConfig:
     borrowed = {}
     if net.config.borrowed_classes:
         net, borrowed = with_borrowed_classes(net, args)
+    elif args.borrowed_classes is not None:
+        raise ValueError(f"--borrowed-classes is for Table 2's net with UCF-101 classes added "
+                         f"(hmdb51_temporal_flow-L10-meansub_plus-ucf101-78_scratch_drop0.9), "
+                         f"not {net.name}.")
     datasets = [h.name for h in net.config.heads]
     stores = {d: default_store(d) for d in [*datasets, *borrowed]}
     for item in args.store:

@@ -152,3 +152,17 @@ def test_the_learning_rate_follows_the_papers_steps():
     solver = sgd_solver("net", "scratch", "x")
     assert [learning_rate(solver, i) for i in (0, 49_999, 50_000, 69_999, 70_000, 79_999)] == \
         pytest.approx([1e-2, 1e-2, 1e-3, 1e-3, 1e-4, 1e-4])
+
+
+def test_a_borrowed_class_list_for_a_net_without_borrowed_classes_is_refused(tmp_path):
+    from tools.net_args import select_net
+    from tools.train_net import parse_args, run_config
+    (tmp_path / "classes.txt").write_text("Archery\n")
+    args = parse_args(["--stream", "temporal", "--borrowed-classes",
+                       str(tmp_path / "classes.txt")])
+    with pytest.raises(ValueError) as caught:
+        run_config(args, select_net(args))
+    assert str(caught.value) == (
+        "--borrowed-classes is for Table 2's net with UCF-101 classes added "
+        "(hmdb51_temporal_flow-L10-meansub_plus-ucf101-78_scratch_drop0.9), not "
+        "ucf101_temporal_flow-L10-meansub_scratch_drop0.9.")
