@@ -179,9 +179,8 @@ KEY_TEXT=$(printf '%s\n' "source $SRC_ID" "debian-patches $DEBIAN_SHA256" \
   "patches $(cat "$PATCH_DIR"/*.patch "${CUDA_PATCHES[@]}" | sha256sum | cut -d' ' -f1)" \
   "flags ${CMAKE_FLAGS[*]}" "python $PY_VERSION $PY_PREFIX" "numpy $NUMPY_VERSION" \
   "compiler $(c++ -dumpfullversion 2>/dev/null || c++ --version | head -n 1)")
-if [[ "$CUDA" == 1 ]]; then
-  KEY_TEXT+=$'\n'"nvcc $("$CUDA_ROOT/bin/nvcc" --version | tail -n 1)"$'\n'"cuda-libs $CUDA_LIBS ${CUDA_WHEELS[*]}"
-fi
+# (The wheels' pins are in their folder's name, which the flags carry.)
+[[ "$CUDA" == 1 ]] && KEY_TEXT+=$'\n'"nvcc $("$CUDA_ROOT/bin/nvcc" --version | tail -n 1)"
 KEY=$([[ "$CUDA" == 1 ]] && echo cuda || echo cpu)-$(sha256sum <<<"$KEY_TEXT" | cut -c1-16)
 PREFIX=$CACHE/$KEY
 LOG=$CACHE/logs/$KEY.log

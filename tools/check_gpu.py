@@ -67,14 +67,12 @@ def step(config: NetConfig, weights: Path, inputs: np.ndarray, labels: np.ndarra
 
 
 def compare(cpu: dict, gpu: dict) -> tuple[bool, str, float]:
-    worst_name, worst = "", 0.0
-    for name, a in cpu.items():
-        b = gpu[name]
-        excess = np.max(np.abs(a - b) - (ATOL + RTOL * np.abs(a))) if a.size else -1.0
-        if excess > worst or not worst_name:
-            worst_name, worst = name, float(excess)
-    largest = max(float(np.max(np.abs(cpu[n] - gpu[n]))) for n in cpu if cpu[n].size)
-    return worst <= 0, worst_name, largest
+    """(every array within tolerance, the one furthest past it, the largest difference)."""
+    excess = {name: float(np.max(np.abs(a - gpu[name]) - (ATOL + RTOL * np.abs(a))))
+              for name, a in cpu.items() if a.size}
+    worst = max(excess, key=excess.get)
+    largest = max(float(np.max(np.abs(cpu[name] - gpu[name]))) for name in excess)
+    return excess[worst] <= 0, worst, largest
 
 
 def main(argv=None) -> int:

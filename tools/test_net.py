@@ -117,7 +117,8 @@ def main(argv=None) -> int:
     scores = np.stack([partial.done[v] for v, _, _ in videos])
     if scores.shape[1] > len(classes):
         # Table 2's borrowed classes: the test is over the dataset's own classes, renormalised.
-        scores = scores[:, :len(classes)] / scores[:, :len(classes)].sum(1, keepdims=True)
+        own = scores[:, :len(classes)]
+        scores = own / own.sum(1, keepdims=True)
     labels = np.array([label for _, label, _ in videos])
     path = write_scores(args.out / f"{name}.h5", scores, labels, [v for v, _, _ in videos],
                         dataset=dataset, stream=stream, split=split, subset=args.subset,
