@@ -49,10 +49,21 @@ class Dataset:
         return {subset: [self.videos[i] for i in ids] for subset, ids in self.splits[k].items()}
 
 
-def read_lines(path: Path, fix: str) -> list[str]:
+def read_lines(path: Path, fix: str) -> list[tuple[int, str]]:
+    """(line number, text) of each non-blank line."""
     if not path.is_file():
         raise DatasetError(f"split file {path} is missing; {fix}")
-    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    return [(n, line.strip()) for n, line in enumerate(path.read_text().splitlines(), 1)
+            if line.strip()]
+
+
+def line_fields(path: Path, number: int, line: str, counts: tuple[int, ...], form: str) -> list:
+    """A split-file line's fields; a malformed line names its file and line number."""
+    found = line.split()
+    if len(found) not in counts:
+        raise DatasetError(f"{path}, line {number}: {line!r} is not {form}; restore the file "
+                           "from the official archive.")
+    return found
 
 
 def case_insensitive(names) -> dict[str, str]:
@@ -103,8 +114,12 @@ def read_ucf101(root: Path, allow_missing: bool = False) -> Dataset:
     video_dir, split_dir = (root / part for part in LAYOUTS["ucf101"])
     fix = f"unpack UCF101TrainTestSplits-RecognitionTask.zip into {root} (it makes {split_dir.name}/)."
     classes = []
-    for line in read_lines(split_dir / "classInd.txt", fix):
-        index, name = line.split()
+    class_file = split_dir / "classInd.txt"
+    for number, line in read_lines(class_file, fix):
+        index, name = line_fields(class_file, number, line, (2,), "'<index> <class name>'")
+        if not index.isdigit():
+            raise DatasetError(f"{class_file}, line {number}: {line!r} does not start with a class "
+                               "index; restore the file from the official archive.")
         if int(index) != len(classes) + 1:
             raise DatasetError(f"{split_dir / 'classInd.txt'}: class {index} {name} is out of "
                                "order; restore the file from the official archive.")
@@ -117,8 +132,9 @@ def read_ucf101(root: Path, allow_missing: bool = False) -> Dataset:
         for subset in ("train", "test"):
             listed_file = split_dir / f"{subset}list0{k}.txt"
             ids, seen = [], set()
-            for line in read_lines(listed_file, fix):
-                listed = line.split()[0]
+            for number, line in read_lines(listed_file, fix):
+                listed = line_fields(listed_file, number, line, (1, 2),
+                                     "'<Class/video.avi> [<label>]'")[0]
                 folder = listed.split("/")[0]
                 if folder.lower() not in known:
                     raise DatasetError(f"{listed_file}: {listed} is in class {folder}, which "
@@ -165,8 +181,8 @@ def read_hmdb51(root: Path, allow_missing: bool = False) -> Dataset:
                 raise DatasetError(f"split file {split_dir / f'{cls}_test_split{k}.txt'} is "
                                    f"missing; {fix}")
             seen = set()
-            for line in read_lines(listed_file, fix):
-                clip, tag = line.split()
+            for number, line in read_lines(listed_file, fix):
+                clip, tag = line_fields(listed_file, number, line, (2,), "'<clip.avi> <0|1|2>'")
                 if tag not in HMDB_TAGS:
                     raise DatasetError(f"{listed_file}: {clip} has tag {tag}; tags are 0, 1, 2.")
                 if clip in seen:

@@ -3,14 +3,16 @@
 Worker processes decode, resize, compute flow and encode JPEGs; the main process alone writes,
 one LMDB transaction per video, so an interrupted run leaves only whole videos behind and the
 next run carries on with the rest. Videos that cannot be used are reported and listed in
-failures.tsv; the others go on.
+failures.tsv; the others go on. A store keeps the settings it was made with: a run asking for
+other ones is refused before any work, one asking for backward flow adds it to the videos that
+lack it, and `redo` re-extracts named videos (a corrupt record, say).
 """
 from __future__ import annotations
 
 import logging
 import multiprocessing
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -18,9 +20,10 @@ import numpy as np
 from tqdm import tqdm
 
 from data_prep.codec import FLOW_QUALITY, FRAME_QUALITY, encode_flow, encode_jpeg
-from data_prep.datasets import Video, read_dataset
+from data_prep.datasets import DatasetError, Video, read_dataset
 from data_prep.flow import flow_method, to_gray
-from data_prep.store import Store, flow_keys, frame_key, write_index
+from data_prep.store import (Store, agree_settings, flow_keys, frame_key, require_space,
+                             write_index)
 from data_prep.video import SHORT_SIDE, VideoError, file_sha256, read_frames
 
 # Frame pairs a batch flow method (brox-gpu) solves per call: a UCF-101 video's 341x256 pairs
@@ -43,6 +46,7 @@ class ExtractConfig:
     shard: tuple[int, int] | None = None  # (i, n), 1-based: this node's share of the videos
     allow_missing: bool = False
     progress: bool = True
+    redo: tuple = ()  # ids of videos to delete from the stores and extract again
 
     @property
     def folder(self) -> Path:
@@ -75,8 +79,10 @@ def shard_of(videos: list[Video], shard: tuple[int, int] | None) -> list[Video]:
     return [v for k, v in enumerate(videos) if k % n == i - 1]
 
 
-def video_records(video: Video, config: ExtractConfig, need_frames: bool, need_flow: bool):
-    """Everything one video puts into the stores; runs in a worker process."""
+def video_records(video: Video, config: ExtractConfig, needs: tuple[bool, bool, bool]):
+    """Everything one video puts into the stores; runs in a worker process. needs: (frames,
+    flow, backward flow alone for a video whose forward flow is stored)."""
+    need_frames, need_flow, need_backward = needs
     frames = read_frames(video.path, config.short_side)
     height, width = frames[0].shape[:2]
     frame_meta = dict(frame_count=len(frames), height=height, width=width,
@@ -88,27 +94,47 @@ def video_records(video: Video, config: ExtractConfig, need_frames: bool, need_f
                              for i, f in enumerate(frames)}, frame_meta)
     if need_flow:
         result["flow"] = flow_records(video.id, [to_gray(f) for f in frames], config, frame_meta)
+    elif need_backward:
+        result["backward"] = direction_records(video.id, [to_gray(f) for f in frames], config,
+                                               backward=True)
     return result
 
 
+def flow_settings(config: ExtractConfig) -> dict:
+    """What makes a flow store what it is (recorded in it; models read it from the index)."""
+    return dict(method=config.method, parameters=flow_method(config.method).parameters(),
+                bound=config.bound, jpeg_quality=FLOW_QUALITY, short_side=config.short_side,
+                backward=config.backward)
+
+
+def frame_settings(config: ExtractConfig) -> dict:
+    return dict(short_side=config.short_side, jpeg_quality=FRAME_QUALITY)
+
+
 def flow_records(video: str, gray: list[np.ndarray], config: ExtractConfig, frame_meta: dict):
-    method = flow_method(config.method)
-    records, meta = {}, dict(frame_count=len(gray), flow_count=len(gray) - 1,
-                             method=config.method, parameters=method.parameters(),
-                             bound=config.bound, jpeg_quality=FLOW_QUALITY,
-                             sha256=frame_meta["sha256"])
-    directions = [False, True] if config.backward else [False]
-    for backward in directions:
-        ranges = []
-        pairs = [(gray[i + 1], gray[i]) if backward else (gray[i], gray[i + 1])
-                 for i in range(len(gray) - 1)]
-        for i, flow in enumerate(video_flows(method, pairs)):
-            jpeg_x, jpeg_y, r = encode_flow(flow, config.bound)
-            key_x, key_y = flow_keys(video, i, backward)
-            records[key_x], records[key_y] = jpeg_x, jpeg_y
-            ranges.append(r.tolist())
-        meta["backward_ranges" if backward else "ranges"] = ranges
+    meta = dict(frame_count=len(gray), flow_count=len(gray) - 1, method=config.method,
+                parameters=flow_method(config.method).parameters(), bound=config.bound,
+                jpeg_quality=FLOW_QUALITY, sha256=frame_meta["sha256"])
+    records, meta["ranges"] = direction_records(video, gray, config, backward=False)
+    if config.backward:
+        backward, meta["backward_ranges"] = direction_records(video, gray, config, backward=True)
+        records.update(backward)
     return records, meta
+
+
+def direction_records(video: str, gray: list[np.ndarray], config: ExtractConfig,
+                      backward: bool) -> tuple[dict, list]:
+    """The JPEG records and ranges of a video's forward (frame i -> i+1) or backward flows."""
+    method = flow_method(config.method)
+    records, ranges = {}, []
+    pairs = [(gray[i + 1], gray[i]) if backward else (gray[i], gray[i + 1])
+             for i in range(len(gray) - 1)]
+    for i, flow in enumerate(video_flows(method, pairs)):
+        jpeg_x, jpeg_y, r = encode_flow(flow, config.bound)
+        key_x, key_y = flow_keys(video, i, backward)
+        records[key_x], records[key_y] = jpeg_x, jpeg_y
+        ranges.append(r.tolist())
+    return records, ranges
 
 
 def video_flows(method, pairs: list):
@@ -124,9 +150,9 @@ def video_flows(method, pairs: list):
 
 def work(job):
     """Worker entry: (video, config, needs) -> (video id, records or None, failure or None)."""
-    video, config, need_frames, need_flow = job
+    video, config, needs = job
     try:
-        return video.id, video_records(video, config, need_frames, need_flow), None
+        return video.id, video_records(video, config, needs), None
     except VideoError as error:
         return video.id, None, str(error)
 
@@ -150,36 +176,26 @@ def extract(config: ExtractConfig) -> Summary:
     folder = config.folder
     if config.method:
         flow_method(config.method)  # a method that cannot run here says so before any work
-    folder.mkdir(parents=True, exist_ok=True)
+    require_space(folder, "store folder")
     videos = shard_of(sorted(dataset.videos.values(), key=lambda v: v.id), config.shard)
     summary = Summary(folder=folder)
     frames_store = Store(folder / "frames.lmdb")
     flow_store = Store(folder / f"flow-{config.method}.lmdb") if config.method else None
     try:
-        jobs = []
-        for video in videos:
-            need_frames = not frames_store.has(video.id)
-            need_flow = flow_store is not None and not flow_store.has(video.id)
-            if need_frames or need_flow:
-                jobs.append((video, config, need_frames, need_flow))
-            else:
-                summary.already += 1
+        agree_settings(frames_store, frame_settings(config))
+        if flow_store is not None:
+            # A store made with backward flow keeps it for every video it takes in.
+            settings = agree_settings(flow_store, flow_settings(config))
+            config = replace(config, backward=settings["backward"])
+        redo(config, dataset, [s for s in (frames_store, flow_store) if s is not None])
+        jobs = [(video, config, needs) for video in videos
+                if any(needs := video_needs(video.id, frames_store, flow_store, config.backward))]
+        summary.already = len(videos) - len(jobs)
         log.info("%s: %d videos, %d already stored, %d to do, %d job(s) -> %s", dataset.name,
                  len(videos), summary.already, len(jobs), config.jobs, folder)
-        bar = tqdm(total=len(jobs), unit="video", disable=not config.progress,
-                   desc=f"{dataset.name} {config.method or 'frames'}")
-        for video_id, records, failure in results(jobs, config.jobs):
-            if failure is not None:
-                summary.failed.append((video_id, failure))
-                log.warning("skipped %s", failure)
-            else:
-                if "frames" in records:
-                    frames_store.put_video(video_id, *records["frames"])
-                if "flow" in records:
-                    flow_store.put_video(video_id, *records["flow"])
-                summary.stored += 1
-            bar.update(1)
-        bar.close()
+        store_results(results(jobs, config.jobs), frames_store, flow_store, summary,
+                      tqdm(total=len(jobs), unit="video", disable=not config.progress,
+                           desc=f"{dataset.name} {config.method or 'frames'}"))
     finally:
         frames_store.close()
         if flow_store is not None:
@@ -188,6 +204,49 @@ def extract(config: ExtractConfig) -> Summary:
     write_index(folder, dataset, stored_methods(folder))
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def video_needs(video: str, frames_store: Store, flow_store: Store | None,
+                backward: bool) -> tuple[bool, bool, bool]:
+    """(frames, flow, backward flow alone) that a video still lacks."""
+    need_flow = flow_store is not None and not flow_store.has(video)
+    need_backward = (flow_store is not None and backward and not need_flow and
+                     "backward_ranges" not in flow_store.meta(video))
+    return not frames_store.has(video), need_flow, need_backward
+
+
+def redo(config: ExtractConfig, dataset, stores: list[Store]) -> None:
+    """Deletes the named videos from the stores, so this run extracts them again."""
+    unknown = [v for v in config.redo if v not in dataset.videos]
+    if unknown:
+        raise DatasetError(f"--redo {unknown[0]}: not a video of {dataset.name} at "
+                           f"{dataset.root}; give ids as the split files write them "
+                           "(Class/v_Class_g01_c01.avi).")
+    for video in config.redo:
+        for store in stores:
+            if store.has(video):
+                store.delete_video(video)
+                log.info("deleted %s from %s, to extract it again", video, store.path)
+
+
+def store_results(done, frames_store: Store, flow_store: Store | None, summary: Summary,
+                  bar) -> None:
+    for video_id, records, failure in done:
+        if failure is not None:
+            summary.failed.append((video_id, failure))
+            log.warning("skipped %s", failure)
+        else:
+            if "frames" in records:
+                frames_store.put_video(video_id, *records["frames"])
+            if "flow" in records:
+                flow_store.put_video(video_id, *records["flow"])
+            if "backward" in records:
+                backward, ranges = records["backward"]
+                meta = dict(flow_store.meta(video_id), backward_ranges=ranges)
+                flow_store.put_video(video_id, backward, meta)
+            summary.stored += 1
+        bar.update(1)
+    bar.close()
 
 
 def stored_methods(folder: Path) -> list[str]:
@@ -228,6 +287,9 @@ def copy_store(source: Path, target: Path) -> int:
     """Copies every whole video of one shard store into the joint store."""
     copied = 0
     with Store(source, readonly=True) as src, Store(target) as dst:
+        settings = src.settings()
+        if settings is not None:
+            agree_settings(dst, settings)
         for video in src.videos():
             if dst.has(video):
                 continue

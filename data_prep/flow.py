@@ -7,9 +7,10 @@
 based on a theory for warping"): brightness and gradient constancy, smoothness, robust
 penalisers, coarse-to-fine warping. On the CPU it is OpenCV's variational refinement solver,
 which minimises exactly that energy with fixed-point iterations and SOR at one scale, run level
-by level over an image pyramid, each level warping with the flow of the coarser one. Where
-OpenCV was built with CUDA, OpenCV's own GPU Brox is used instead. `brox-gpu` is the same
-solver written for arrays (`data_prep/brox_batch.py`), run on CuPy with many pairs a call.
+by level over an image pyramid, each level warping with the flow of the coarser one. `brox-gpu`
+is the same solver written for arrays (`data_prep/brox_batch.py`), run on CuPy with many pairs a
+call. `brox-opencv-cuda` is OpenCV's own GPU Brox, only where OpenCV was built with CUDA: another
+solver with other parameters, so a method (and a store) of its own name, never a stand-in.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import cv2
 import numpy as np
 
 CPU_METHODS = ("brox", "tvl1", "farneback", "dis")
-METHODS = CPU_METHODS[:1] + ("brox-gpu",) + CPU_METHODS[1:]
+METHODS = CPU_METHODS[:1] + ("brox-gpu",) + CPU_METHODS[1:] + ("brox-opencv-cuda",)
 # Middlebury's marker for "no ground truth here" is 1e10; anything above this is unknown.
 UNKNOWN_FLOW = 1e9
 FLO_TAG = 202021.25  # Middlebury .flo magic number ("PIEH")
@@ -101,7 +102,7 @@ def image_pyramid(image: np.ndarray, params: BroxParams) -> list[np.ndarray]:
 class CudaBroxFlow:
     """OpenCV's GPU Brox (only in OpenCV builds with CUDA; PyPI's wheels have none)."""
 
-    name = "brox"
+    name = "brox-opencv-cuda"
 
     def __init__(self):
         self._solver = cv2.cuda_BroxOpticalFlow.create()
@@ -147,7 +148,12 @@ def flow_method(name: str):
     if name not in METHODS:
         raise ValueError(f"unknown flow method {name!r}; choose one of {', '.join(METHODS)}")
     if name == "brox":
-        return CudaBroxFlow() if cuda_available() else BroxFlow()
+        return BroxFlow()
+    if name == "brox-opencv-cuda":
+        if not cuda_available():
+            raise RuntimeError("brox-opencv-cuda needs an OpenCV built with CUDA and a GPU (PyPI's "
+                               "wheels have no CUDA); use brox (the CPU) or brox-gpu (CuPy).")
+        return CudaBroxFlow()
     if name == "brox-gpu":  # the same solver on CuPy, a batch of pairs at a time
         from data_prep.brox_batch import BatchBroxFlow
         return BatchBroxFlow("cupy")

@@ -9,30 +9,71 @@ Layout of a dataset's output folder (`data/{dataset}/` by default):
                          {video}/bx/{i:05d}      backward flow i (frame i+1 -> i), if computed
                          {video}/by/{i:05d}
                          {video}/meta            JSON: counts, per-field ranges, method, params
+    both                 settings                JSON: the extraction settings the store was made
+                                                 with (frames: short side, JPEG quality; flow:
+                                                 also method, parameters, bound, backward)
     index.h5             every stored video: class, label, splits, counts, ranges, method
     failures.tsv         videos that could not be stored, with the reason
 
 A video's records and its `meta` are written in one LMDB transaction, so a video is either
-wholly in a store or not at all; `meta` is written last in it and marks the video done.
+wholly in a store or not at all; `meta` is written last in it and marks the video done. A store
+holds one set of settings: a run asking for other ones is refused (`agree_settings`), one asking
+for more of a kind the store can add (backward flow) adds it to the videos that lack it.
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import lmdb
 import numpy as np
 
-from data_prep.codec import decode_flow, decode_jpeg
+from data_prep.codec import CodecError, decode_jpeg, dequantise
 
 INITIAL_MAP_SIZE = 1 << 30  # grown by doubling whenever a video does not fit
 META = "meta"
+SETTINGS = "settings"
+INDEX = "index.h5"
+# Settings a later run may ask more of: the store adds them to the videos that lack them.
+ADDITIVE = ("backward",)
+# Free space below this (bytes) refuses a run before any work: a UCF-101 video's flow and
+# frames take a few MB, and a full disk mid-transaction costs the video being written.
+MIN_FREE = 64 << 20
 
 
 class StoreError(Exception):
     """A store that cannot be written or read; the message says what to do."""
+
+
+class CorruptRecord(StoreError):
+    """A record that does not decode: names the store, the video and the key."""
+
+    def __init__(self, store: Path, video: str, key: str):
+        self.store, self.video, self.key = store, video, key
+        super().__init__(f"{store}: record {key} of video {video} does not decode (corrupt); "
+                         f"redo that video with `tools/extract.py ... --redo {video}`.")
+
+
+def require_space(folder: Path, what: str, need: int = MIN_FREE) -> None:
+    """Refuses before any work a folder that cannot be written or whose disk is (nearly) full."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreError(f"cannot create {what} {folder} ({error.strerror}); choose a folder you "
+                         "can write to.") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StoreError(f"{what} {folder} is not writable; choose a folder you can write to, "
+                         "or fix its permissions.")
+    free = shutil.disk_usage(folder).free
+    if free < need:
+        raise StoreError(f"the disk holding {what} {folder} has {free >> 20} MB free (at least "
+                         f"{need >> 20} MB needed); free space or choose another folder.")
 
 
 def frame_key(video: str, i: int) -> str:
@@ -138,18 +179,40 @@ class Store:
         """All of a video's records and its meta, atomically."""
         items = sorted(records.items()) + [(f"{video}/{META}", json.dumps(meta, sort_keys=True)
                                             .encode())]
+        self._write(lambda txn: [txn.put(k.encode() if isinstance(k, str) else k, v)
+                                 for k, v in items])
+
+    def delete_video(self, video: str) -> int:
+        """Removes a video's records and meta in one transaction; returns how many."""
+        keys = [*self.records(video), f"{video}/{META}"]
+        self._write(lambda txn: [txn.delete(k.encode()) for k in keys])
+        return len(keys) - 1
+
+    def settings(self) -> dict | None:
+        with self.env.begin() as txn:
+            data = txn.get(SETTINGS.encode())
+        return None if data is None else json.loads(data)
+
+    def put_settings(self, settings: dict) -> None:
+        data = json.dumps(settings, sort_keys=True).encode()
+        self._write(lambda txn: txn.put(SETTINGS.encode(), data))
+
+    def _write(self, change) -> None:
+        """One write transaction, the map grown as needed; a full disk is one sentence."""
         while True:
             try:
                 with self.env.begin(write=True) as txn:
-                    for key, value in items:
-                        txn.put(key.encode() if isinstance(key, str) else key, value)
+                    change(txn)
                 return
             except lmdb.MapFullError:
                 self.env.set_mapsize(self.env.info()["map_size"] * 2)
             except lmdb.Error as error:
-                if "No space left" in str(error) or getattr(error, "errno", None) == 28:
-                    raise StoreError(f"the disk holding {self.path} is full; free space and run "
-                                     "again: every video stored so far is kept.") from None
+                # A full disk shows as ENOSPC, or as EIO when a sparse map cannot be backed.
+                if getattr(error, "errno", None) in (errno.ENOSPC, errno.EIO) or any(
+                        text in str(error) for text in ("No space left", "Input/output error")):
+                    raise StoreError(f"cannot write {self.path}: the disk is full or failing "
+                                     f"({error}); free space and run again: every video stored "
+                                     "so far is kept.") from None
                 raise
 
 
@@ -163,7 +226,7 @@ class FrameReader:
         return self.store.meta(video)["frame_count"]
 
     def frame(self, video: str, i: int) -> np.ndarray:
-        return decode_jpeg(self.store.get(frame_key(video, i)))
+        return decoded(self.store, video, frame_key(video, i))
 
 
 class FlowReader:
@@ -183,17 +246,64 @@ class FlowReader:
 
     def flow(self, video: str, i: int, backward: bool = False) -> np.ndarray:
         """Forward flow i goes from frame i to frame i+1; backward flow i from i+1 to i."""
-        ranges = self.meta(video)["backward_ranges" if backward else "ranges"][i]
-        key_x, key_y = flow_keys(video, i, backward)
-        return decode_flow(self.store.get(key_x), self.store.get(key_y), ranges)
+        x, y, ranges = self.quantised(video, i, backward)
+        return dequantise(np.stack([x, y], axis=2), np.asarray(ranges, np.float32))
 
     def quantised(self, video: str, i: int, backward: bool = False):
         """(d^x as stored, d^y as stored, ranges): the two uint8 images and the [lo, hi] of
         each, for callers that dequantise only what they crop."""
-        ranges = self.meta(video)["backward_ranges" if backward else "ranges"][i]
+        meta = self.meta(video)
+        if backward and "backward_ranges" not in meta:
+            raise StoreError(f"{self.store.path} has no backward flow for {video}; add it with "
+                             "`make flow ... BACKWARD=1` (only the videos lacking it are done).")
+        ranges = meta["backward_ranges" if backward else "ranges"][i]
         key_x, key_y = flow_keys(video, i, backward)
-        return (decode_jpeg(self.store.get(key_x), colour=False),
-                decode_jpeg(self.store.get(key_y), colour=False), ranges)
+        return (decoded(self.store, video, key_x, colour=False),
+                decoded(self.store, video, key_y, colour=False), ranges)
+
+
+def decoded(store: Store, video: str, key: str, colour: bool = True) -> np.ndarray:
+    """A stored JPEG as an array; a record that does not decode names its store, video and key."""
+    try:
+        return decode_jpeg(store.get(key), colour=colour)
+    except CodecError:
+        raise CorruptRecord(store.path, video, key) from None
+
+
+def agree_settings(store: Store, requested: dict) -> dict:
+    """The settings the store is made with, after this run: the requested ones for a new store;
+    a store's own if they agree (more of an additive one added); else one sentence refusing."""
+    recorded = store.settings() or inferred_settings(store)
+    if recorded is None:
+        store.put_settings(requested)
+        return requested
+    for key in sorted(set(recorded) | set(requested)):
+        if key in ADDITIVE:
+            continue
+        if recorded.get(key) != requested.get(key):
+            raise StoreError(
+                f"{store.path} was made with {key} = {json.dumps(recorded.get(key))}, this run "
+                f"asks for {json.dumps(requested.get(key))}: one store holds one setting; give "
+                "the store's own setting, another --out for the new one, or delete the store to "
+                "redo it.")
+    merged = {**recorded, **{k: recorded.get(k) or requested.get(k) for k in ADDITIVE
+                             if k in requested or k in recorded}}
+    if merged != store.settings():
+        store.put_settings(merged)
+    return merged
+
+
+def inferred_settings(store: Store) -> dict | None:
+    """A store made before settings were recorded: its first video's (None when empty)."""
+    videos = store.videos()
+    if not videos:
+        return None
+    meta = store.meta(videos[0])
+    if "method" not in meta:
+        return {"short_side": meta.get("short_side"), "jpeg_quality": meta.get("jpeg_quality")}
+    return {"method": meta["method"], "parameters": meta["parameters"], "bound": meta["bound"],
+            "jpeg_quality": meta["jpeg_quality"], "short_side": meta.get("short_side"),
+            "backward": "backward_ranges" in meta}
 
 
 def index_classes(index) -> list[str]:
@@ -208,7 +318,7 @@ def write_index(folder: Path, dataset, methods: list[str]) -> Path:
     with Store(folder / "frames.lmdb") as frames:
         stored = frames.videos()
         frame_meta = [frames.meta(v) for v in stored]
-    path, partial = folder / "index.h5", folder / "index.h5.partial"
+    path, partial = folder / INDEX, folder / f"{INDEX}.partial"
     strings = h5py.string_dtype()
     with h5py.File(partial, "w") as f:
         f.attrs["dataset"] = dataset.name
@@ -237,18 +347,73 @@ def write_index(folder: Path, dataset, methods: list[str]) -> Path:
 def write_flow_index(group, store_path: Path, stored: list[str]) -> None:
     with Store(store_path) as store:
         metas = [store.meta(v) if store.has(v) else None for v in stored]
+        settings = store.settings() or inferred_settings(store)
     done = [m for m in metas if m is not None]
     group["stored"] = np.array([m is not None for m in metas])
+    group["backward"] = np.array([m is not None and "backward_ranges" in m for m in metas])
     group["flow_count"] = np.array([m["flow_count"] if m else 0 for m in metas], np.int64)
     group["offset"] = np.concatenate([[0], np.cumsum(group["flow_count"][:])[:-1]]).astype(np.int64)
     group["ranges"] = np.array([r for m in done for r in m["ranges"]], np.float32).reshape(-1, 2, 2)
-    if done and "backward_ranges" in done[0]:
-        group["backward_ranges"] = np.array([r for m in done for r in m["backward_ranges"]],
-                                            np.float32).reshape(-1, 2, 2)
-    if done:
-        group.attrs["parameters"] = json.dumps(done[0]["parameters"], sort_keys=True)
-        group.attrs["bound"] = done[0]["bound"] if done[0]["bound"] is not None else np.nan
-        group.attrs["jpeg_quality"] = done[0]["jpeg_quality"]
+    if any("backward_ranges" in m for m in done):
+        # NaN where a video has no backward flow (group["backward"] says which).
+        group["backward_ranges"] = np.array(
+            [r for m in done for r in m.get("backward_ranges", [[[np.nan] * 2] * 2] *
+                                            m["flow_count"])], np.float32).reshape(-1, 2, 2)
+    if settings:
+        group.attrs["settings"] = json.dumps(settings, sort_keys=True)
+        group.attrs["parameters"] = json.dumps(settings["parameters"], sort_keys=True)
+        group.attrs["bound"] = settings["bound"] if settings["bound"] is not None else np.nan
+        group.attrs["jpeg_quality"] = settings["jpeg_quality"]
     group.attrs["alignment"] = ("forward flow i goes from frame i to frame i+1 (i = 0 .. N-2); "
                                 "backward flow i from frame i+1 to frame i; ranges[offset + i] "
                                 "= [[min d^x, max d^x], [min d^y, max d^y]] of flow i")
+
+
+
+@dataclass(frozen=True)
+class IndexedVideos:
+    """What index.h5 says of a store's videos, for one flow method (or the frames alone)."""
+
+    store: Path
+    classes: list
+    ids: list
+    labels: np.ndarray
+    splits: dict  # k -> int8 [N]: 1 train, 2 test, 0 unused
+    counts: np.ndarray  # inputs a video offers: its flows, or its frames - 1 for the frames
+    stored: np.ndarray  # bool: the video's flow is stored (always, for the frames)
+    backward: np.ndarray  # bool: the video also has backward flow
+
+    def member(self, split, subset: str) -> np.ndarray:
+        """Which videos are in `subset` of `split` ("all": every video)."""
+        if split == "all":
+            return np.ones(len(self.ids), bool)
+        return self.splits[int(split)] == {"train": 1, "test": 2}[subset]
+
+
+def index_exists(folder: Path) -> bool:
+    return (Path(folder) / INDEX).is_file()
+
+
+def read_index(folder: Path, method: str | None = None) -> IndexedVideos:
+    """The index of a store folder; with `method`, that flow method's counts."""
+    path = Path(folder) / INDEX
+    if not path.is_file():
+        raise StoreError(f"{path} does not exist; run `make frames` / `make flow` for this "
+                         "dataset first (or pass --store DATASET=FOLDER).")
+    with h5py.File(path, "r") as index:
+        ids = [v.decode() for v in index["videos/id"][:]]
+        splits = {int(k[len("split"):]): index[f"videos/{k}"][:] for k in index["videos"]
+                  if k.startswith("split")}
+        if method is None:
+            counts = index["videos/frame_count"][:] - 1
+            stored, backward = np.ones(len(ids), bool), np.zeros(len(ids), bool)
+        else:
+            group = f"flow/{method}"
+            if group not in index:
+                raise StoreError(f"{folder} has no {method} flow; run `make flow "
+                                 f"METHOD={method}` for this dataset first.")
+            counts, stored = index[f"{group}/flow_count"][:], index[f"{group}/stored"][:]
+            backward = index[f"{group}/backward"][:] if "backward" in index[group] else \
+                np.full(len(ids), "backward_ranges" in index[group])
+        return IndexedVideos(Path(folder), index_classes(index), ids, index["videos/label"][:],
+                             splits, counts, stored, backward)

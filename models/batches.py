@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from data_prep.store import FlowReader, FrameReader, index_classes
+from data_prep.store import CorruptRecord, FlowReader, FrameReader, StoreError, read_index
 from models.sampling import (HELD_OUT_FRACTION, Sample, TrainVideo, batch_seed, by_class,
                              held_out_ids, sample_batch, usable)
 from models.volumes import colour_jitter, random_crop, rgb_input, stored_fields, volume_of
+
+
+log = logging.getLogger("train")
+# Samples drawn in a row for one batch slot before a store too corrupt to train from stops it.
+MAX_REDRAWS = 20
 
 
 class InputError(ValueError):
@@ -79,35 +84,58 @@ def parse_params(param_str: str, stream: str) -> InputParams:
 def read_videos(params: InputParams, dataset: str, phase_train: bool) -> list[TrainVideo]:
     """The split's training videos of one dataset, minus (TRAIN) or only (TEST) the held-out
     slice, that are long enough for a sample."""
-    index_path = Path(params.stores[dataset]) / "index.h5"
-    if not index_path.exists():
-        raise InputError(f"{index_path} does not exist; run `make flow DATASET={dataset}` first.")
-    split = params.splits[dataset]
-    with h5py.File(index_path, "r") as index:
-        ids = [v.decode() for v in index["videos/id"][:]]
-        labels = index["videos/label"][:]
-        if split == "all":
-            member = np.ones(len(ids), bool)
-        else:
-            member = index[f"videos/split{split}"][:] == 1
-        if params.stream == "temporal":
-            group = f"flow/{params.method}"
-            if group not in index:
-                raise InputError(f"{index_path} has no {params.method} flow; run `make flow "
-                                 f"DATASET={dataset} METHOD={params.method}` first.")
-            counts, stored = index[f"{group}/flow_count"][:], index[f"{group}/stored"][:]
-        else:
-            counts, stored = index["videos/frame_count"][:] - 1, np.ones(len(ids), bool)
+    try:
+        index = read_index(params.stores[dataset],
+                           params.method if params.stream == "temporal" else None)
+    except StoreError as error:
+        raise InputError(str(error)) from None
+    member = index.member(params.splits[dataset], "train") & index.stored
     videos = [TrainVideo(dataset, i, int(label), int(count))
-              for i, label, count, m, s in zip(ids, labels, counts, member, stored) if m and s]
+              for i, label, count, m in zip(index.ids, index.labels, index.counts, member) if m]
     videos = [v for v in videos if usable(v, params.stacking, params.new_length, params.stream)]
     held = held_out_ids(videos, params.held_out)
     return [v for v in videos if (v.id in held) != phase_train]
 
 
+def check_store_serves(store, method: str, split, subset: str, config,
+                       every_video: bool) -> list[str]:
+    """Refuses, before any work, a store that cannot give `config`'s net its input on this
+    split's subset: no backward flow for a bi-directional net, or videos too short for L (all
+    of them; with `every_video`, as testing needs, any). Returns the ids of the videos it can
+    serve."""
+    temporal = config.stream == "temporal"
+    try:
+        index = read_index(store, method if temporal else None)
+    except StoreError as error:
+        raise InputError(str(error)) from None
+    member = index.member(split, subset) & index.stored
+    ids = [i for i, m in zip(index.ids, member) if m]
+    if not ids:
+        raise InputError(f"{store} holds no {subset} video of split {split}; extract the "
+                         "dataset's videos first.")
+    if temporal and config.stacking == "bidirectional":
+        lacking = [i for i, m, b in zip(index.ids, member, index.backward) if m and not b]
+        if lacking:
+            raise InputError(f"{store} has no backward {method} flow for {len(lacking)} of the "
+                             f"{len(ids)} videos (e.g. {lacking[0]}) and the bi-directional net "
+                             f"needs it: run `make flow ... METHOD={method} BACKWARD=1`, which "
+                             "adds it to exactly those videos.")
+    short = [i for i, m, c in zip(index.ids, member, index.counts)
+             if m and not usable(TrainVideo("", i, 0, int(c)), config.stacking,
+                                 config.new_length, config.stream)]
+    if short and (every_video or len(short) == len(ids)):
+        raise InputError(f"{len(short)} of the {len(ids)} {subset} videos in {store} are too "
+                         f"short for L = {config.new_length} ({config.stacking} stacking), "
+                         f"e.g. {short[0]}; choose a smaller L, or a store of longer videos.")
+    if short:
+        log.warning("%d of the %d %s videos in %s are too short for L = %d and are not "
+                    "sampled: %s", len(short), len(ids), subset, store, config.new_length,
+                    ", ".join(short[:5]) + (" ..." if len(short) > 5 else ""))
+    return [i for i in ids if i not in set(short)]
+
+
 def store_classes(store) -> list[str]:
-    with h5py.File(Path(store) / "index.h5", "r") as index:
-        return index_classes(index)
+    return read_index(store).classes
 
 
 def read_borrowed(params: InputParams, dataset: str, phase_train: bool) -> list[TrainVideo]:
@@ -139,6 +167,7 @@ class BatchMaker:
                              f"{params.datasets} is in the stores {params.stores}.")
         self.groups = by_class(videos, params.datasets)
         self.videos = len(videos)
+        self.skipped = 0  # samples skipped for a corrupt record
         self._readers = None
 
     @property
@@ -165,7 +194,22 @@ class BatchMaker:
     def fill(self, batch_index: int, data: np.ndarray, labels: np.ndarray) -> None:
         samples, rng = self.samples(batch_index)
         for i, sample in enumerate(samples):
-            self.sample_input(sample, rng, data[i])
+            for _ in range(MAX_REDRAWS):
+                try:
+                    self.sample_input(sample, rng, data[i])
+                    break
+                except CorruptRecord as error:
+                    # The sample is skipped and another drawn; each one is logged and counted,
+                    # so a store with corrupt records shows in train.log, never silently.
+                    self.skipped += 1
+                    log.warning("skipped sample %d of batch %d (%d skipped so far): %s", i,
+                                batch_index, self.skipped, error)
+                    sample = sample_batch(self.groups, self.params.datasets, 1, rng,
+                                          self.params.stacking, self.params.new_length,
+                                          self.params.stream, self.params.ignore_label)[0]
+            else:
+                raise InputError(f"{MAX_REDRAWS} samples in a row of batch {batch_index} hit "
+                                 "corrupt records; redo the store's videos named in train.log.")
             labels[:, i] = sample.labels
 
     def sample_input(self, sample: Sample, rng: np.random.Generator, out: np.ndarray) -> None:

@@ -1,22 +1,17 @@
-"""Score files and late fusion of the two streams (Sect. 2, 6), as pure functions.
+"""Late fusion of the two streams (Sect. 2, 6), as pure functions over score files
+(models/score_file.py).
 
-A score file (HDF5) holds one stream's video-level softmax scores on one subset of one split:
-
-    scores      float32 [N, C]   mean softmax over a video's 25 frames x 10 crops
-    labels      int64   [N]
-    video_ids   UTF-8   [N]      the video's path as the split files write it
-    attributes  dataset, stream, split, subset ("train" / "test"), class_names, net, weights
-
-Fusion matches videos by id, never by position, and refuses files that disagree.
+Fusion matches videos by id, never by position, checks that each file plays its role (the
+spatial stream's and the temporal stream's scores of the same split's test videos, and for the
+SVM the same nets' scores of its training videos), and refuses files that disagree.
 """
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
-from pathlib import Path
 
-import h5py
 import numpy as np
+
+from models.score_file import ScoreError, Scores, read_scores
 
 # Sect. 2: "a multi-class linear SVM [Crammer & Singer] ... trained on the softmax scores"; the
 # paper does not give C: chosen by cross-validation on the training videos' scores.
@@ -24,52 +19,35 @@ SVM_C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
 SVM_FOLDS = 5
 
 
-class ScoreError(ValueError):
-    """Score files that cannot be fused; the message names them and says why."""
-
-
-@dataclass(frozen=True)
-class Scores:
-    path: str
-    scores: np.ndarray
-    labels: np.ndarray
-    video_ids: list[str]
-    attrs: dict
-
-
-def write_scores(path, scores, labels, video_ids, **attrs) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with h5py.File(path, "w") as f:
-        f["scores"] = np.asarray(scores, np.float32)
-        f["labels"] = np.asarray(labels, np.int64)
-        f["video_ids"] = np.array(video_ids, dtype=object).astype(h5py.string_dtype())
-        for key, value in attrs.items():
-            f.attrs[key] = value
-    return path
-
-
-def read_scores(path) -> Scores:
-    path = Path(path)
-    if not path.is_file():
-        raise ScoreError(f"score file {path} does not exist; run tools/test_net.py first.")
-    try:
-        with h5py.File(path, "r") as f:
-            scores = Scores(str(path), f["scores"][:], f["labels"][:],
-                            [v.decode() if isinstance(v, bytes) else v for v in f["video_ids"][:]],
-                            dict(f.attrs))
-    except (OSError, KeyError) as error:
-        raise ScoreError(f"{path} is not a score file ({error}); it needs scores, labels and "
-                         "video_ids.") from None
-    n = len(scores.video_ids)
-    if scores.scores.ndim != 2 or scores.scores.shape[0] != n or scores.labels.shape != (n,):
-        raise ScoreError(f"{path}: scores {scores.scores.shape}, labels {scores.labels.shape} and "
-                         f"{n} video ids do not agree.")
-    if not np.all(np.isfinite(scores.scores)):
-        raise ScoreError(f"{path} holds non-finite scores; the net that made it diverged.")
-    if len(set(scores.video_ids)) != n:
-        raise ScoreError(f"{path} lists a video twice.")
-    return scores
+def check_roles(roles: dict[str, Scores]) -> None:
+    """roles: {"spatial test": ..., "temporal test": ..., optionally "spatial train", "temporal
+    train"}; each file must be of its stream and subset, all of one dataset and split, and a
+    stream's training scores from the same net and weights as its test scores."""
+    for role, scores in roles.items():
+        stream, subset = role.split()
+        i = scores.identity
+        if i.stream != stream:
+            raise ScoreError(f"{scores.path} holds {i.stream} scores ({i.net}) but is given as the "
+                             f"{role} scores; give a {stream} net's file.")
+        if i.subset != subset:
+            leak = "; training the SVM on test scores would leak the test set into fusion" \
+                if subset == "train" else ""
+            raise ScoreError(f"{scores.path} holds {i.subset} videos' scores but is given as the "
+                             f"{role} scores{leak}: give the file `test_net --subset {subset}` "
+                             "wrote.")
+    first = next(iter(roles.values()))
+    for role, scores in roles.items():
+        a, b = first.identity, scores.identity
+        if (a.dataset, a.split) != (b.dataset, b.split):
+            raise ScoreError(f"{first.path} is {a.dataset} split {a.split} but {scores.path} is "
+                             f"{b.dataset} split {b.split}; fuse files of one dataset and split.")
+    for stream in ("spatial", "temporal"):
+        test, train = roles.get(f"{stream} test"), roles.get(f"{stream} train")
+        if train is not None and (train.identity.net, train.identity.weights_sha1) != (
+                test.identity.net, test.identity.weights_sha1):
+            raise ScoreError(f"{train.path} ({train.identity.net}) and {test.path} "
+                             f"({test.identity.net}) were made by different nets or weights; the "
+                             f"SVM must be trained on the scores of the {stream} net it fuses.")
 
 
 def aligned(first: Scores, second: Scores) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
@@ -142,11 +120,18 @@ def fuse_files(spatial_test, temporal_test, spatial_train=None, temporal_train=N
 
 def fuse(spatial_test: Scores, temporal_test: Scores, spatial_train: Scores | None = None,
          temporal_train: Scores | None = None) -> dict:
-    """Accuracy of each stream, of their average, and (given training scores) of the SVM."""
+    """Accuracy of each stream, of their average, and (given training scores) of the SVM;
+    `nets` names the nets fused."""
+    roles = {"spatial test": spatial_test, "temporal test": temporal_test}
+    if spatial_train is not None and temporal_train is not None:
+        roles.update({"spatial train": spatial_train, "temporal train": temporal_train})
+    check_roles(roles)
     spatial, temporal, labels, _ = aligned(spatial_test, temporal_test)
     average = (spatial + temporal) / 2
     result = {"spatial": accuracy(spatial, labels), "temporal": accuracy(temporal, labels),
               "average": accuracy(average, labels), "videos": int(len(labels)),
+              "nets": {"spatial": spatial_test.identity.net,
+                       "temporal": temporal_test.identity.net},
               "mean_class_accuracy": {"spatial": mean_class_accuracy(spatial, labels),
                                       "temporal": mean_class_accuracy(temporal, labels),
                                       "average": mean_class_accuracy(average, labels)}}

@@ -105,3 +105,11 @@ def paper_nets() -> list[PaperNet]:
     multitask = NetConfig(heads=(HMDB51, UCF101), **TEMPORAL)
     nets.append(PaperNet("multitask", multitask, "Table 2, 3, 4"))
     return nets
+
+
+def fused_nets(dataset: str) -> tuple[str, str]:
+    """Table 4's two-stream model on `dataset`: the chosen spatial net (pre-trained + last layer,
+    dropout 0.5) and the multi-task temporal net (Table 3's best, Sect. 6)."""
+    head = {UCF101.name: UCF101, HMDB51.name: HMDB51}[dataset]
+    spatial = net_name(dataset, single(head, stream="spatial", **CHOSEN_SPATIAL))
+    return spatial, net_name("multitask", NetConfig(heads=(HMDB51, UCF101), **TEMPORAL))

@@ -1,21 +1,22 @@
 """The paper's tables and figures from whatever runs exist (Sect. 6, Tables 1-4, Figs. 4-6).
 
-Each training run that tools/test_net.py has tested holds config.json (which of the paper's nets
-it trained, on which split) and scores_test.h5 (and scores_train.h5 for the SVM); this module
-puts them beside the paper's numbers, fuses the streams for Tables 3-4, and draws the confusion
-matrix, the per-class recall and the first-layer filters of a temporal net.
+Each net that tools/test_net.py has tested has a score file saying which net it is, on which
+dataset, split and subset (models/score_file.py); this module puts them beside the paper's
+numbers, fuses the streams for Tables 3-4, and draws the confusion matrix, the per-class recall
+and the first-layer filters of a temporal net.
 """
 from __future__ import annotations
 
-import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from models.fusion import ScoreError, accuracy, fuse_files, read_scores
+from models.fusion import accuracy, fuse_files
+from models.paper import fused_nets
+from models.score_file import ScoreError, named_path, read_identity, read_scores
 
-CHOSEN_SPATIAL = "{d}_spatial_lastlayer_drop0.5"
 MULTITASK = "multitask_temporal_flow-L10-meansub_scratch_drop0.9"
 UNI = "ucf101_temporal_flow-L10-meansub_scratch_drop0.9"
 BIDIR = "ucf101_temporal_bidirectional-L10-meansub_scratch_drop0.9"
@@ -61,20 +62,27 @@ TABLE4 = {"ucf101": {"spatial": 73.0, "temporal": 83.7, "average": 86.9, "svm": 
 
 @dataclass(frozen=True)
 class Run:
-    folder: Path
+    """One net tested on one dataset's split: its score files (models/score_file.py)."""
+
     net: str
+    dataset: str  # the dataset whose videos were scored
     split: int
-    dataset: str  # the dataset it was tested on
+    test: Path
+    train: Path | None  # the training videos' scores, for the SVM
+
+    @property
+    def name(self) -> str:
+        """Its figures' name under the report's folder: {dataset}/{net}_split{k}."""
+        return f"{self.dataset}/{self.net}_split{self.split}"
 
 
-def find_runs(runs: Path) -> list[Run]:
+def find_runs(scores_dir: Path) -> list[Run]:
+    """Every net with test scores under `scores_dir`, by what the score files say they are."""
     found = []
-    for config in sorted(Path(runs).glob("*/config.json")):
-        record = json.loads(config.read_text())
-        if not (config.parent / "scores_test.h5").exists():
-            continue
-        dataset = next(d for d, s in record["splits"].items() if s != "all")
-        found.append(Run(config.parent, record["net"], int(record["split"]), dataset))
+    for path in sorted(Path(scores_dir).glob("*/*_test.h5")):
+        i = read_identity(path)
+        train = named_path(scores_dir, i.dataset, i.net, i.split, "train")
+        found.append(Run(i.net, i.dataset, i.split, path, train if train.exists() else None))
     return found
 
 
@@ -84,15 +92,15 @@ def run_of(runs: list[Run], net: str, split: int, dataset: str) -> Run | None:
 
 
 def fused(runs: list[Run], dataset: str, temporal_net: str, split: int) -> dict | None:
-    spatial = run_of(runs, CHOSEN_SPATIAL.format(d=dataset), split, dataset)
+    spatial = run_of(runs, fused_nets(dataset)[0], split, dataset)
     temporal = run_of(runs, temporal_net, split, dataset)
     if spatial is None or temporal is None:
         return None
-    train = [r.folder / "scores_train.h5" for r in (spatial, temporal)]
+    train = (spatial.train, temporal.train) if spatial.train and temporal.train else ()
     try:
-        return fuse_files(spatial.folder / "scores_test.h5", temporal.folder / "scores_test.h5",
-                          *(train if all(p.exists() for p in train) else ()))
-    except ScoreError:
+        return fuse_files(spatial.test, temporal.test, *train)
+    except ScoreError as error:
+        print(f"report: {dataset} split {split} not fused: {error}", file=sys.stderr)
         return None
 
 
@@ -119,7 +127,8 @@ def tables(runs: list[Run], split: int = 1) -> str:
     lines += ["### Table 4 (mean over the splits that have runs)", "",
               "| dataset | stream | paper | ours | splits |", "|---|---|---|---|---|"]
     for dataset, paper in TABLE4.items():
-        per_split = [r for r in (fused(runs, dataset, MULTITASK, k) for k in (1, 2, 3)) if r]
+        per_split = [r for r in (fused(runs, dataset, fused_nets(dataset)[1], k)
+                                 for k in (1, 2, 3)) if r]
         for column, value in paper.items():
             values = [r[column] for r in per_split if column in r]
             ours = float(np.mean(values)) if values else None
@@ -128,7 +137,7 @@ def tables(runs: list[Run], split: int = 1) -> str:
 
 
 def accuracy_of(run: Run) -> float:
-    scores = read_scores(run.folder / "scores_test.h5")
+    scores = read_scores(run.test)
     return accuracy(scores.scores, scores.labels)
 
 
@@ -152,7 +161,7 @@ def worst_classes(matrix: np.ndarray, names: list[str], count: int = 5) -> list[
 
 
 def class_names(scores) -> list[str]:
-    names = [str(n) for n in scores.attrs.get("class_names", [])]
+    names = list(scores.class_names)
     return names if len(names) == scores.scores.shape[1] else \
         [str(i) for i in range(scores.scores.shape[1])]
 
@@ -169,7 +178,8 @@ def draw_figures(run: Run, matrix: np.ndarray, names: list[str], out: Path) -> l
     ax.set_title(f"confusion matrix: {run.net}, split {run.split}")
     fig.colorbar(image)
     fig.tight_layout()
-    paths = [out / f"{run.folder.name}_confusion.png"]
+    paths = [out / f"{run.name}_confusion.png"]
+    paths[0].parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(paths[0], dpi=100)
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(max(6, 0.25 * len(names)), 4))
@@ -180,7 +190,7 @@ def draw_figures(run: Run, matrix: np.ndarray, names: list[str], out: Path) -> l
     ax.set_ylim(0, 1)
     ax.set_title(f"per-class recall: {run.net}, split {run.split}")
     fig.tight_layout()
-    paths.append(out / f"{run.folder.name}_recall.png")
+    paths.append(out / f"{run.name}_recall.png")
     fig.savefig(paths[1], dpi=100)
     plt.close(fig)
     return paths

@@ -3,9 +3,6 @@ from each (four corners and the centre, each also flipped), the softmax averaged
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
 from models.sampling import frame_range
@@ -56,23 +53,3 @@ def video_score(net, inputs: np.ndarray, output: str, batch: int) -> np.ndarray:
         probs = net.forward()[output].sum(0)
         total = probs if total is None else total + probs
     return (total / len(inputs)).astype(np.float32)
-
-
-class PartialScores:
-    """Scores of the videos done so far, one JSON line each: an interrupted test run resumes."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self.done = {}
-        if self.path.exists():
-            for line in self.path.read_text().splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:  # a line cut short by a kill
-                    continue
-                self.done[row["video"]] = np.float32(row["scores"])
-
-    def add(self, video: str, scores: np.ndarray) -> None:
-        self.done[video] = scores
-        with open(self.path, "a") as f:
-            f.write(json.dumps({"video": video, "scores": scores.tolist()}) + "\n")

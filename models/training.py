@@ -1,7 +1,7 @@
 """Training one of the paper's nets with pycaffe: the run folder, the loop, resuming, guarding.
 
-A run lives in runs/{net}_split{k}/: the exact nets and solver it used (trainval.prototxt,
-solver.prototxt), config.json, train.log, metrics.jsonl, training.png and snapshots/. With N
+A run lives in the folder models/run_record.py names (runs/{dataset}/{net}_split{k}/): the exact
+nets and solver it used, its record, train.log, metrics.jsonl, training.png and snapshots/. With N
 GPUs one process per GPU steps its own solver under Caffe's NCCL (as Caffe's python/train.py
 does; Caffe's command-line multi-GPU refuses Python layers), each with 256/N of the batch.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import re
 import signal
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -19,8 +18,11 @@ from pathlib import Path
 import numpy as np
 
 import caffe
+from models.batches import InputError, check_store_serves
 from models.cnn_m_2048 import cnn_m_2048
 from models.paper import PaperNet
+from models.run_record import (claim_folder, latest_snapshot, run_folder, snapshot_iteration,
+                               write_record)
 from models.sampling import per_gpu_batch
 from models.solvers import sgd_solver
 from models.weights import load_weights, require_weights
@@ -32,6 +34,14 @@ EXPLODED_LOSS = 1e3
 
 class TrainingError(Exception):
     """A run that cannot start or go on; the message says what to do."""
+
+
+class Stopped(TrainingError):
+    """A run that started and stopped before its end."""
+
+
+class Diverged(Stopped):
+    """The loss became NaN or exploded; Caffe's state may be corrupt (see Loop.run)."""
 
 
 @dataclass
@@ -55,12 +65,18 @@ class RunConfig:
     test_iter: int | None = None
     display: int = 20
     resume: bool = False
+    fresh: bool = False  # delete the folder's snapshots and start over
     base_lr: float | None = None  # a deviation from the paper's 1e-2, recorded in config.json
     borrowed_class_names: dict = field(default_factory=dict)  # Table 2: dataset -> classes
 
     @property
+    def dataset(self) -> str:
+        """The dataset whose split is trained and tested (multi-task: the one not taken whole)."""
+        return next(d for d, split in self.splits.items() if split != "all")
+
+    @property
     def folder(self) -> Path:
-        return Path(self.runs) / f"{self.net.name}_split{self.split}"
+        return run_folder(self.runs, self.net.name, self.dataset, self.split)
 
 
 def build_only_cpu() -> bool:
@@ -87,6 +103,11 @@ def check_inputs(config: RunConfig) -> None:
                 not (store / f"flow-{config.method}.lmdb").exists():
             raise TrainingError(f"{store} has no {config.method} flow; run `make flow "
                                 f"DATASET={dataset} METHOD={config.method}`.")
+        try:
+            check_store_serves(store, config.method, config.splits.get(dataset, "all"), "train",
+                               config.net.config, every_video=False)
+        except InputError as error:
+            raise TrainingError(str(error)) from None
 
 
 def scaled_schedule(solver, iters: int):
@@ -139,16 +160,6 @@ def write_run(config: RunConfig, start_iter: int = 0) -> tuple[Path, object]:
     return folder / "solver.prototxt", solver
 
 
-def snapshot_iteration(snapshot: Path) -> int:
-    """The iteration in a Caffe snapshot's name ({prefix}_iter_{N}.solverstate)."""
-    return int(re.search(r"_iter_(\d+)\.(solverstate|caffemodel)$", snapshot.name)[1])
-
-
-def latest_snapshot(folder: Path) -> Path | None:
-    states = list((folder / "snapshots").glob("*_iter_*.solverstate"))
-    return max(states, key=snapshot_iteration) if states else None
-
-
 class Loop:
     """The training loop of one process (rank 0 also logs, validates and snapshots)."""
 
@@ -195,7 +206,7 @@ class Loop:
             if not math.isfinite(loss) or loss > EXPLODED_LOSS:
                 # Caffe 1.0's max pooling writes out of bounds in the backward pass of a
                 # NaN window: the process must not go on (tools/train_net.py exits at once).
-                raise TrainingError(
+                raise Diverged(
                     f"the loss became {loss} at iteration {solver.iter}; stopped without "
                     f"saving that state. The last good snapshot is {self.last_snapshot or 'none'}"
                     "; lower the learning rate or check the input, then --resume.")
@@ -227,6 +238,7 @@ class Loop:
 def prepare(config: RunConfig):
     """Checks, the run's files, and the snapshot to resume from (or None)."""
     check_inputs(config)
+    claim_folder(config.folder, config.resume, config.fresh, record_of(config))
     resume = latest_snapshot(config.folder) if config.resume else None
     if config.resume and resume is None:
         raise TrainingError(f"--resume: no snapshot in {config.folder / 'snapshots'}; start "
@@ -305,25 +317,30 @@ def train_nccl(config: RunConfig, solver_path: Path, param, resume) -> int:
         process.join()
     failed = [p.exitcode for p in processes if p.exitcode != 0]
     if failed:
-        raise TrainingError(f"{len(failed)} GPU process(es) failed (exit codes {failed}); see "
+        raise Stopped(f"{len(failed)} GPU process(es) failed (exit codes {failed}); see "
                             f"{config.folder / 'train.log'}.")
     snapshot = latest_snapshot(config.folder)
     return snapshot_iteration(snapshot) if snapshot else 0
 
 
-def write_config(config: RunConfig, resumed_from: Path | None) -> None:
+def record_of(config: RunConfig) -> dict:
+    """The run's record: every setting, the net, the dataset it is tested on."""
     record = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()
               if k != "net"}
-    record.update(net=config.net.name, net_config=json.loads(config.net.config.describe()),
-                  used_in=config.net.used_in, resumed_from=str(resumed_from or ""))
+    record.update(net=config.net.name, dataset=config.dataset,
+                  net_config=json.loads(config.net.config.describe()), used_in=config.net.used_in)
+    return record
+
+
+def write_config(config: RunConfig, resumed_from: Path | None) -> None:
+    record = record_of(config)
+    record.update(resumed_from=str(resumed_from or ""), resumed_at=int(time.time()))
     if config.weights:
         from models.weights import read_weights
         record["weights_sha1"] = read_weights(config.weights)[1]
     info = Path(caffe.__file__).parents[4] / "BUILD-INFO.txt"
     record["caffe_build"] = info.read_text() if info.is_file() else "unknown"
-    name = "config.json" if resumed_from is None else f"config.resume{int(time.time())}.json"
-    (config.folder / name).write_text(json.dumps(record, indent=2, sort_keys=True, default=str)
-                                      + "\n")
+    write_record(config.folder, record, resumed=resumed_from is not None)
 
 
 def plot(folder: Path) -> Path | None:

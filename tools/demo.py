@@ -22,9 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from data_prep.synthetic import SyntheticConfig, make_synthetic
-from models.fusion import Scores, accuracy, fuse, read_scores
+from models.fusion import accuracy, fuse
 from models.report import Run, class_names, confusion, draw_figures
-from models.training import latest_snapshot, snapshot_iteration
+from models.run_record import latest_snapshot, read_record, snapshot_iteration
+from models.score_file import Scores, named_path, read_scores
 from tools.net_args import run_folder
 from tools.train_net import parse_args as parse_train_args
 
@@ -152,10 +153,10 @@ class Demo:
         return folder
 
     def test(self, net: Net, folder: Path, subset: str) -> Path:
-        out = self.scores / net.key
-        path = out / f"{net.dataset}_{folder_stream(folder)}_split1_{subset}.h5"
+        record = read_record(folder)
+        path = named_path(self.scores, record.dataset, record.net, record.split, subset)
         if not path.exists():
-            self.tool("test_net", ["--run", folder, "--subset", subset, "--out", out,
+            self.tool("test_net", ["--run", folder, "--subset", subset, "--out", self.scores,
                                    "--quiet"], f"test_{net.key}_{subset}")
         return path
 
@@ -184,11 +185,6 @@ class Demo:
         results["config"] = asdict(self.config)
         write_report(self, results, scores, folders)
         return results
-
-
-def folder_stream(folder: Path) -> str:
-    record = json.loads((folder / "config.json").read_text())
-    return record["net_config"]["stream"]
 
 
 def group_classes(synthetic: Path, dataset: str) -> dict[str, set]:
@@ -246,18 +242,15 @@ def flow_figure(demo: Demo, path: Path) -> Path:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import h5py
 
     from data_prep.flow import flow_to_colour
-    from data_prep.store import FlowReader, FrameReader, index_classes
+    from data_prep.store import FlowReader, FrameReader, read_index
     store = demo.stores / "ucf101"
     frames, flows = FrameReader(store), FlowReader(store, "brox")
-    with h5py.File(store / "index.h5", "r") as index:
-        ids = [v.decode() for v in index["videos/id"][:]]
-        labels, test = index["videos/label"][:], index["videos/split1"][:] == 2
-        names = index_classes(index)
+    index = read_index(store)
+    names, test = index.classes, index.member(1, "test")
     picks = {}
-    for video, label, is_test in zip(ids, labels, test):
+    for video, label, is_test in zip(index.ids, index.labels, test):
         if is_test:
             picks.setdefault(int(label), video)
     fig, axes = plt.subplots(2, len(picks), figsize=(1.6 * len(picks), 3.2), squeeze=False)
@@ -331,7 +324,7 @@ def write_report(demo: Demo, results: dict, scores: dict, folders: dict) -> None
     for key in ("spatial", "temporal"):
         s = scores[key]
         names = class_names(s)
-        run = Run(folders[key], key, 1, "ucf101")
+        run = Run(key, "ucf101", 1, Path(s.path), None)
         for figure in draw_figures(run, confusion(s.scores, s.labels, len(names)), names,
                                    figures):
             lines.append(f"![{figure.stem}]({figure.relative_to(out)})")

@@ -4,9 +4,14 @@
     python tools/extract.py --dataset ucf101 --root /data/ucf101 --method brox   # + flow
     python tools/extract.py ... --shard 3/8          # this node's eighth, into OUT/shards/3-of-8
     python tools/extract.py --dataset ucf101 --root /data/ucf101 --merge         # join shards
+    python tools/extract.py ... --method brox --redo Class/v_Class_g01_c01.avi   # extract again
 
-Re-running carries on where a run stopped. Exit code: 0 all stored, 1 some videos failed (listed
-in OUT/failures.tsv), 2 nothing stored.
+Re-running carries on where a run stopped. A store keeps the settings it was made with (short
+side, bound, method and parameters): other ones are refused; --backward on a store without it
+adds backward flow to exactly the videos that lack it.
+
+Exit code: 0 all stored, 1 some videos failed (listed in OUT/failures.tsv), 2 nothing stored or
+refused before any work (the message says why).
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from pathlib import Path
 from data_prep.datasets import DatasetError
 from data_prep.extract import ExtractConfig, extract, merge
 from data_prep.flow import METHODS
-from data_prep.store import StoreError
+from data_prep.store import StoreError, require_space
 from data_prep.video import SHORT_SIDE
 
 log = logging.getLogger("extract")
@@ -55,6 +60,9 @@ def parse_args(argv):
     parser.add_argument("--merge", action="store_true", help="join OUT/shards/* into OUT")
     parser.add_argument("--allow-missing", action="store_true",
                         help="skip videos listed in the split files but missing on disk")
+    parser.add_argument("--redo", nargs="+", default=[], metavar="VIDEO",
+                        help="delete these videos (ids as the split files write them) from the "
+                        "frames store and --method's flow store, and extract them again")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
@@ -70,7 +78,11 @@ def default_out(root: Path, dataset: str) -> Path:
 def main(argv=None) -> int:
     args = parse_args(argv)
     out = args.out or default_out(args.root, args.dataset)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        require_space(out, "store folder")
+    except StoreError as error:
+        print(f"extract: {error}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(message)s",
                         handlers=[logging.StreamHandler(), logging.FileHandler(out / "extract.log")])
     try:
@@ -81,7 +93,8 @@ def main(argv=None) -> int:
             return 0
         config = ExtractConfig(args.dataset, args.root, out, args.method, args.backward,
                                args.bound, args.short_side, args.jobs, args.shard,
-                               args.allow_missing, progress=not args.quiet)
+                               args.allow_missing, progress=not args.quiet,
+                               redo=tuple(args.redo))
         summary = extract(config)
     except (DatasetError, StoreError, FileNotFoundError, RuntimeError) as error:
         print(f"extract: {error}", file=sys.stderr)

@@ -3,9 +3,14 @@
 
     python tools/fuse_scores.py --spatial S_test.h5 --temporal T_test.h5 [--svm \
         --spatial-train S_train.h5 --temporal-train T_train.h5] [--json out.json]
-    python tools/fuse_scores.py --dataset ucf101 --splits 1 2 3 --svm     # runs/scores/ naming
+    python tools/fuse_scores.py --dataset ucf101 --splits 1 2 3 --svm     # Table 4's nets
+    python tools/fuse_scores.py --dataset ucf101 --splits 1 --temporal-net NET   # another net
 
-Score files found by naming are runs/scores/{dataset}_{stream}_split{k}_{subset}.h5.
+With --dataset the files are found by name (models/score_file.py) from the nets chosen:
+runs/scores/{dataset}/{net}_split{k}_{subset}.h5. Every file must play its role (stream,
+subset, dataset, split; the SVM's training scores from the nets it fuses), else one sentence.
+
+Exit code: 0 fused, 2 refused.
 """
 from __future__ import annotations
 
@@ -16,11 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from models.fusion import ScoreError, fuse_files
-
-
-def named(scores_dir: Path, dataset: str, stream: str, split: int, subset: str) -> Path:
-    return scores_dir / f"{dataset}_{stream}_split{split}_{subset}.h5"
+from models.fusion import fuse_files
+from models.paper import fused_nets
+from models.score_file import ScoreError, named_path
 
 
 def table(per_split: dict) -> str:
@@ -51,6 +54,10 @@ def main(argv=None) -> int:
     parser.add_argument("--splits", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--scores", type=Path, default=Path("runs/scores"),
                         help="folder of named score files")
+    parser.add_argument("--spatial-net", help="with --dataset: the spatial net by name "
+                        "(default Table 4's: {dataset}_spatial_lastlayer_drop0.5)")
+    parser.add_argument("--temporal-net", help="with --dataset: the temporal net by name "
+                        "(default Table 4's: the multi-task net)")
     method = parser.add_mutually_exclusive_group()
     method.add_argument("--avg", action="store_true", help="averaging only (the default)")
     method.add_argument("--svm", action="store_true", help="also the linear SVM")
@@ -65,12 +72,15 @@ def main(argv=None) -> int:
             results = fuse_files(args.spatial, args.temporal, *train)
             per_split = {"-": results}
         elif args.dataset:
+            default_spatial, default_temporal = fused_nets(args.dataset)
+            nets = (args.spatial_net or default_spatial, args.temporal_net or default_temporal)
             per_split = {}
             for k in args.splits:
-                files = [named(args.scores, args.dataset, stream, k, subset)
-                         for subset in ("test", "train") for stream in ("spatial", "temporal")]
+                files = [named_path(args.scores, args.dataset, net, k, subset)
+                         for subset in ("test", "train") for net in nets]
                 per_split[k] = fuse_files(*(files if args.svm else files[:2]))
             results = {"splits": {str(k): r for k, r in per_split.items()},
+                       "nets": next(iter(per_split.values()))["nets"],
                        **{c: float(np.mean([r[c] for r in per_split.values()]))
                           for c in ("spatial", "temporal", "average", "svm")
                           if c in next(iter(per_split.values()))}}
@@ -79,7 +89,9 @@ def main(argv=None) -> int:
                              "runs/scores/.")
     except ScoreError as error:
         print(f"fuse_scores: {error}", file=sys.stderr)
-        return 1
+        return 2
+    first = next(iter(per_split.values()))
+    print(f"fused spatial {first['nets']['spatial']} + temporal {first['nets']['temporal']}")
     print(table(per_split))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

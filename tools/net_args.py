@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from models import run_record
 from models.cnn_m_2048 import NetConfig
 from models.paper import HMDB51, UCF101, PaperNet, paper_nets
 
@@ -49,4 +50,5 @@ def select_net(args) -> PaperNet:
 
 
 def run_folder(args) -> Path:
-    return args.runs / f"{select_net(args).name}_split{args.split}"
+    """The folder train_net.py trains these flags' net into (models/run_record.py names it)."""
+    return run_record.run_folder(args.runs, select_net(args).name, args.dataset, args.split)

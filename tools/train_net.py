@@ -5,8 +5,12 @@
         --weights VGG_CNN_M_2048.caffemodel
     python tools/train_net.py --net multitask_temporal_flow-L10-meansub_scratch_drop0.9 --resume
 
-Everything goes to runs/{net}_split{k}/ (nets, solver, config, log, metrics, plot, snapshots).
-Ctrl-C snapshots first; --resume continues from the last snapshot.
+Everything goes to runs/{dataset}/{net}_split{k}/ (models/run_record.py: nets, solver, record,
+log, metrics, plot, snapshots). Ctrl-C snapshots first; --resume continues from the last snapshot,
+--fresh deletes the folder's snapshots and starts over; without either, a folder that holds a
+run is refused.
+
+Exit code: 0 trained, 1 stopped during training (the message says why), 2 refused before any work.
 """
 from __future__ import annotations
 
@@ -18,10 +22,13 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from data_prep.datasets import READERS as DATASETS
+from data_prep.store import StoreError, require_space
 from models.batches import InputError, store_classes
 from models.cnn_m_2048 import Head
 from models.paper import PaperNet
-from models.training import RunConfig, TrainingError, train
+from models.run_record import RunError
+from models.training import Diverged, RunConfig, Stopped, TrainingError, train
 from models.weights import WeightsError
 from tools.net_args import add_net_arguments, select_net
 
@@ -42,7 +49,10 @@ def parse_args(argv):
     parser.add_argument("--method", default="brox", help="flow method of the store")
     parser.add_argument("--gpus", default="", help="e.g. 0 or 0,1,2,3; empty: the CPU")
     parser.add_argument("--weights", help="a .caffemodel to start from (by layer name)")
-    parser.add_argument("--resume", action="store_true", help="continue from the last snapshot")
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true", help="continue from the last snapshot")
+    start.add_argument("--fresh", action="store_true",
+                       help="delete the run folder's snapshots and metrics and start over")
     parser.add_argument("--iters", type=int, help="scale the paper's schedule to N iterations")
     parser.add_argument("--width", type=float, default=1.0, help="channel width factor")
     parser.add_argument("--input-size", type=int, help="crop size (default 224)")
@@ -106,6 +116,9 @@ def run_config(args, net: PaperNet) -> RunConfig:
     stores = {d: default_store(d) for d in [*datasets, *borrowed]}
     for item in args.store:
         name, _, folder = item.partition("=")
+        if name not in DATASETS or not folder:
+            raise ValueError(f"--store {item}: give DATASET=FOLDER with DATASET one of "
+                             f"{', '.join(DATASETS)}.")
         stores[name] = Path(folder)
     net = with_store_classes(net, stores)
     # Multi-task (Sect. 6): the other dataset's videos of all splits join the chosen split's;
@@ -119,7 +132,8 @@ def run_config(args, net: PaperNet) -> RunConfig:
                      input_size=args.input_size, batch_size=args.batch_size,
                      workers=args.workers, seed=args.seed, snapshot_every=args.snapshot_every,
                      test_interval=args.test_interval, test_iter=args.test_iter,
-                     display=args.display, resume=args.resume, base_lr=args.base_lr,
+                     display=args.display, resume=args.resume, fresh=args.fresh,
+                     base_lr=args.base_lr,
                      borrowed_class_names=borrowed)
 
 
@@ -127,21 +141,21 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         config = run_config(args, select_net(args))
-        config.folder.mkdir(parents=True, exist_ok=True)
+        require_space(config.folder, "run folder")
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
-                            handlers=[logging.StreamHandler(),
-                                      logging.FileHandler(config.folder / "train.log")])
+                            handlers=[logging.StreamHandler(), logging.FileHandler(
+                                config.folder / "train.log", mode="w" if args.fresh else "a")])
         reached = train(config)
-    except (TrainingError, WeightsError, InputError, ValueError) as error:
+    except (TrainingError, WeightsError, InputError, RunError, StoreError, ValueError) as error:
         print(f"train_net: {error}", file=sys.stderr)
-        if "loss became" in str(error):
+        if isinstance(error, Diverged):
             # A NaN step may have corrupted Caffe's heap (models/training.py): leave without
             # running its destructors, after Python's own exit handlers (data workers stopped,
             # shared memory released, logs flushed). Snapshots are already on disk.
             sys.stderr.flush()
             atexit._run_exitfuncs()
             os._exit(1)
-        return 1
+        return 1 if isinstance(error, Stopped) else 2
     log.info("stopped at iteration %d; run folder %s", reached, config.folder)
     return 0
 

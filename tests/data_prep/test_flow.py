@@ -21,7 +21,14 @@ def textured_pair(shift=(2.0, -1.0), size=(120, 160), seed=0):
     return texture[crop].astype(np.uint8), moved[crop].astype(np.uint8)
 
 
-@pytest.mark.parametrize("method", METHODS)
+def test_opencv_cuda_brox_is_a_method_of_its_own_refused_without_cuda():
+    # OpenCV's GPU Brox is another solver: never a stand-in for brox, refused where it cannot run.
+    assert type(flow_method("brox")) is BroxFlow
+    with pytest.raises(RuntimeError, match="brox-opencv-cuda needs an OpenCV built with CUDA"):
+        flow_method("brox-opencv-cuda")
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "brox-opencv-cuda"])
 def test_each_method_recovers_a_known_translation(method, monkeypatch):
     if method == "brox-gpu":  # its NumPy backend: the same code CuPy runs on a GPU
         monkeypatch.setattr(brox_batch, "array_module", lambda name: np)

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.fusion import ScoreError, fuse, read_scores, write_scores
+from models.fusion import fuse
+from models.paper import fused_nets
+from models.score_file import ScoreError, ScoreIdentity, named_path, read_scores, write_scores
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -17,9 +19,9 @@ def softmax(logits):
     return e / e.sum(1, keepdims=True)
 
 
-def write(path, scores, labels, ids, stream, subset="test"):
-    return write_scores(path, scores, labels, ids, dataset="ucf101", stream=stream, split=1,
-                        subset=subset, class_names=["a", "b", "c"])
+def write(path, scores, labels, ids, stream, subset="test", split=1, net=None, sha1="0" * 40):
+    identity = ScoreIdentity(net or f"ucf101_{stream}_net", "ucf101", split, subset, stream, sha1)
+    return write_scores(path, scores, labels, ids, identity, ["a", "b", "c"])
 
 
 def test_averaging_corrects_each_streams_unconfident_mistakes(tmp_path):
@@ -97,7 +99,7 @@ def test_mismatched_files_are_refused_in_one_sentence(tmp_path, problem, message
         fuse(read_scores(a), read_scores(b))
     cli = subprocess.run([sys.executable, "tools/fuse_scores.py", "--spatial", str(a),
                           "--temporal", str(b)], cwd=ROOT, capture_output=True, text=True)
-    assert cli.returncode == 1
+    assert cli.returncode == 2
     assert cli.stderr.count("\n") == 1 and cli.stderr.startswith("fuse_scores: ")
     assert "Traceback" not in cli.stderr
 
@@ -109,17 +111,76 @@ def test_the_printout_has_accuracy_and_mean_class_accuracy_per_split_and_their_m
     for k, wrong in ((1, 1), (2, 3)):  # split 1: one class-0 video wrong; split 2: all of them
         predicted = labels.copy()
         predicted[:wrong] = 1
-        for stream in ("spatial", "temporal"):
-            write(scores_dir / f"ucf101_{stream}_split{k}_test.h5", np.eye(3)[predicted], labels,
-                  ids, stream)
+        for stream, net in zip(("spatial", "temporal"), fused_nets("ucf101")):
+            write(named_path(scores_dir, "ucf101", net, k, "test"), np.eye(3)[predicted], labels,
+                  ids, stream, split=k, net=net)
     result = subprocess.run([sys.executable, "tools/fuse_scores.py", "--dataset", "ucf101",
                              "--splits", "1", "2", "--scores", str(scores_dir)], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    fused, *lines = result.stdout.splitlines()
+    assert fused == ("fused spatial ucf101_spatial_lastlayer_drop0.5 + temporal "
+                     "multitask_temporal_flow-L10-meansub_scratch_drop0.9")
     assert lines[0] == "accuracy" and lines[5] == "mean class accuracy"
     assert lines[2].split() == ["1", "83.3%", "83.3%", "83.3%"]
     assert lines[3].split() == ["2", "50.0%", "50.0%", "50.0%"]
     assert lines[4].split() == ["mean", "66.7%", "66.7%", "66.7%"]
     assert lines[7].split() == ["1", "88.9%", "88.9%", "88.9%"]  # (2/3 + 1 + 1) / 3
     assert lines[-1].split() == ["mean", "77.8%", "77.8%", "77.8%"]  # (88.9 + 66.7) / 2
+
+
+def role_files(tmp_path):
+    """Spatial and temporal scores of the test and training videos, each with its identity."""
+    labels, ids = np.array([0, 1, 2]), ["v0", "v1", "v2"]
+    scores = np.eye(3) * 0.8 + 0.1
+    return {f"{stream} {subset}": write(tmp_path / f"{stream}_{subset}.h5", scores, labels, ids,
+                                        stream, subset)
+            for stream in ("spatial", "temporal") for subset in ("test", "train")}
+
+
+@pytest.mark.parametrize("case, message", [
+    ("test scores as SVM training scores",
+     "holds test videos' scores but is given as the spatial train scores; training the SVM on "
+     "test scores would leak the test set into fusion"),
+    ("the same file twice", "holds spatial scores (ucf101_spatial_net) but is given as the "
+                            "temporal test scores"),
+    ("two temporal files", "holds temporal scores (ucf101_temporal_net) but is given as the "
+                           "spatial test scores"),
+    ("different splits", "is ucf101 split 1 but"),
+    ("an SVM trained on another net", "were made by different nets or weights"),
+])
+def test_files_that_do_not_play_their_role_are_refused(tmp_path, case, message):
+    files = role_files(tmp_path)
+    if case == "test scores as SVM training scores":
+        files["spatial train"] = files["spatial test"]
+        files["temporal train"] = files["temporal test"]
+    elif case == "the same file twice":
+        files["temporal test"] = files["spatial test"]
+    elif case == "two temporal files":
+        scores = read_scores(files["temporal test"])
+        files["spatial test"] = write(tmp_path / "t_copy.h5", scores.scores, scores.labels,
+                                      scores.video_ids, "temporal")
+    elif case == "different splits":
+        scores = read_scores(files["temporal test"])
+        files["temporal test"] = write(tmp_path / "t2.h5", scores.scores, scores.labels,
+                                       scores.video_ids, "temporal", split=2)
+    else:
+        scores = read_scores(files["spatial train"])
+        files["spatial train"] = write(tmp_path / "other.h5", scores.scores, scores.labels,
+                                       scores.video_ids, "spatial", "train", sha1="1" * 40)
+    order = ("spatial test", "temporal test", "spatial train", "temporal train")
+    with pytest.raises(ScoreError) as refused:
+        fuse(*(read_scores(files[role]) for role in order))
+    assert message in str(refused.value)
+    cli = subprocess.run([sys.executable, "tools/fuse_scores.py", "--svm", "--spatial",
+                          str(files["spatial test"]), "--temporal", str(files["temporal test"]),
+                          "--spatial-train", str(files["spatial train"]), "--temporal-train",
+                          str(files["temporal train"])], cwd=ROOT, capture_output=True, text=True)
+    assert cli.returncode == 2 and message in cli.stderr and cli.stderr.count("\n") == 1
+
+
+def test_fusion_names_the_nets_it_fused(tmp_path):
+    files = role_files(tmp_path)
+    result = fuse(read_scores(files["spatial test"]), read_scores(files["temporal test"]))
+    assert result["nets"] == {"spatial": "ucf101_spatial_net", "temporal": "ucf101_temporal_net"}
+    assert result["average"] == 1.0

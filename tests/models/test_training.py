@@ -67,7 +67,7 @@ def test_killed_and_resumed_reaches_the_uninterrupted_iteration_and_learning_rat
     process = subprocess.Popen(command(synthetic_store, killed), cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
-    folder = killed / f"{TEMPORAL.name}_split1"
+    folder = killed / "ucf101" / f"{TEMPORAL.name}_split1"
     deadline = time.time() + 120
     while time.time() < deadline and not list(folder.glob("snapshots/*_iter_20.solverstate")):
         time.sleep(0.1)
@@ -79,7 +79,7 @@ def test_killed_and_resumed_reaches_the_uninterrupted_iteration_and_learning_rat
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "resumed from" in result.stderr
-    uninterrupted = {r["iter"]: r["lr"] for r in metrics(whole / folder.name) if "lr" in r}
+    uninterrupted = {r["iter"]: r["lr"] for r in metrics(whole / "ucf101" / folder.name) if "lr" in r}
     resumed = {r["iter"]: r["lr"] for r in metrics(folder) if "lr" in r}
     assert max(resumed) == max(uninterrupted) == 60
     assert resumed == uninterrupted
@@ -92,7 +92,7 @@ def test_ctrl_c_snapshots_before_stopping(synthetic_store, tmp_path):
     process = subprocess.Popen(command(synthetic_store, tmp_path, "--snapshot-every", "1000"),
                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                text=True)
-    folder = tmp_path / f"{TEMPORAL.name}_split1"
+    folder = tmp_path / "ucf101" / f"{TEMPORAL.name}_split1"
     deadline = time.time() + 120
     while time.time() < deadline and not (folder / "metrics.jsonl").exists():
         time.sleep(0.1)
@@ -107,7 +107,7 @@ def test_a_cpu_only_caffe_asked_for_gpus_says_how_to_build_the_cuda_one(syntheti
                                                                          tmp_path):
     result = subprocess.run(command(synthetic_store, tmp_path, "--gpus", "0,1"), cwd=ROOT,
                             capture_output=True, text=True)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.strip() == ("train_net: this Caffe was built CPU-only; build the CUDA "
                                      "one with `make caffe CUDA=1`, or train on the CPU (no "
                                      "--gpus).")
@@ -116,12 +116,12 @@ def test_a_cpu_only_caffe_asked_for_gpus_says_how_to_build_the_cuda_one(syntheti
 def test_missing_store_and_weights_are_reported_before_anything_starts(tmp_path):
     result = subprocess.run(command(tmp_path / "nowhere", tmp_path), cwd=ROOT,
                             capture_output=True, text=True)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "no store for ucf101 at" in result.stderr and "make flow DATASET=ucf101" in result.stderr
     result = subprocess.run([sys.executable, "tools/train_net.py", "--stream", "spatial",
                              "--setting", "lastlayer", "--runs", str(tmp_path)], cwd=ROOT,
                             capture_output=True, text=True)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "the 'lastlayer' setting starts from ImageNet weights: pass --weights" in result.stderr
 
 

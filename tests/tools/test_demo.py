@@ -5,11 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 
-from models.fusion import read_scores, write_scores
+from models.score_file import ScoreIdentity, read_scores, write_scores
 from tools.demo import findings, group_accuracy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,8 +45,11 @@ def test_the_tiny_demo_writes_every_result_and_the_report(tiny_demo):
     assert len(figures) == 6 and all((out / f).stat().st_size > 1000 for f in figures)
     assert f"| `temporal_L1` | {100 * results['temporal_L1']:.1f}% |" in report
     assert stdout.strip().splitlines()[-1].startswith("demo: done in ")
-    # Five nets, each trained by tools/train_net.py into its own run folder.
-    assert len(list((out / "runs").glob("*/config.json"))) == 5
+    # Five nets, each trained by tools/train_net.py into its own run folder, each scored into
+    # its own score files (the two fused ones also on their training videos).
+    assert len(list((out / "runs").glob("*/*/config.json"))) == 5
+    assert len(list((out / "scores").glob("*/*_split1_test.h5"))) == 5
+    assert len(list((out / "scores").glob("*/*_split1_train.h5"))) == 2
 
 
 def test_a_second_run_resumes_from_what_is_there(tiny_demo):
@@ -90,9 +92,9 @@ def test_findings_compare_the_numbers_they_name():
 def test_group_accuracy_counts_only_the_groups_videos(tmp_path):
     scores = np.float32([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1], [0.1, 0.1, 0.8]])
     labels = np.array([0, 1, 1, 2])  # right, right, wrong, right
-    path = write_scores(tmp_path / "s.h5", scores, labels, ["a", "b", "c", "d"],
-                        class_names=np.array(["Up", "Down", "Spin"], dtype=object).astype(
-                            h5py.string_dtype()))
+    identity = ScoreIdentity("net", "ucf101", 1, "test", "spatial", "0" * 40)
+    path = write_scores(tmp_path / "s.h5", scores, labels, ["a", "b", "c", "d"], identity,
+                        ["Up", "Down", "Spin"])
     scores = read_scores(path)
     assert group_accuracy(scores, {"Down"}) == 0.5
     assert group_accuracy(scores, {"Up", "Spin"}) == 1.0
