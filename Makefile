@@ -11,17 +11,21 @@
 #   make flow   DATASET=ucf101 ROOT=/path [METHOD=brox BOUND= BACKWARD=1 JOBS= SHARD=i/N]
 #   make merge  DATASET=ucf101 ROOT=/path  join the shards of a SHARD=i/N run
 #   make eval-spatial | eval-temporal | eval-multitask  DATASET= SPLIT= [SUBSET=test|train
-#        SETTING= NET= GPU=0]   25 x 10 test of the run train-* made -> runs/scores/
-#   make eval RUN=runs/{net}_split{k} [SUBSET= GPU=]   the same for any run folder
-#   make fuse DATASET=ucf101 [SVM=1]   fuse the score files under runs/scores/ (Tables 3-4)
+#        SETTING= NET= GPU=0]   25 x 10 test of the run train-* made
+#        -> runs/scores/{dataset}/{net}_split{k}_{subset}.h5
+#   make eval RUN=runs/{dataset}/{net}_split{k} [SUBSET= GPU=]   the same for any run folder
+#   make fuse DATASET=ucf101 [SVM=1 SPATIAL_NET= TEMPORAL_NET=]   fuse two nets' score files
+#        (default Table 4's: the chosen spatial net and the multi-task temporal net)
 #   make report      the paper's Tables 1-4 beside ours and Figs. 4-6 -> runs/report/report.md
 #   make bench       every benchmark below in one run -> runs/bench/latest.json, README table
 #   make bench-flow  flow speed/accuracy, pipeline overhead, JOBS=2 speed-up, storage
 #   make bench-train input samples/s of the data layers, Caffe CPU img/s, share of sgemm peak
 #   make bench-test  videos/s and crops/s of the 25 x 10 test on the CPU
 #   make train-spatial | train-temporal | train-multitask  DATASET= SPLIT= [SETTING= GPUS=0,1
-#        WEIGHTS=x.caffemodel RESUME=1 ITERS= NET=]   train with pycaffe (runs/{net}_split{k}/)
+#        WEIGHTS=x.caffemodel RESUME=1 | FRESH=1 ITERS= NET=]   train with pycaffe
+#        -> runs/{dataset}/{net}_split{k}/ (a folder holding a run needs RESUME=1 or FRESH=1)
 #
+# ARGS: further flags for the tool a target runs (e.g. ARGS="--runs /scratch/runs").
 # Variables: PYTHON (the Python 3.11 the venv is made from), VENV (default .venv; give a conda
 # env's prefix to build into it instead), CUDA=1 (CUDA build of Caffe), CUDA_ARCH_BIN, CAFFE_SRC
 # (your own Caffe tree), CAFFE_CACHE (build cache), JOBS (compile jobs), PYTEST_ARGS.
@@ -39,20 +43,20 @@ ROOT ?= $(SYNTHETIC)/$(DATASET)
 # Extraction flags, passed on only when set.
 EXTRACT = $(VENV)/bin/python tools/extract.py --dataset $(DATASET) --root $(ROOT) \
 	$(if $(OUT),--out $(OUT)) $(if $(JOBS),--jobs $(JOBS)) $(if $(SHARD),--shard $(SHARD)) \
-	$(if $(ALLOW_MISSING),--allow-missing)
+	$(if $(ALLOW_MISSING),--allow-missing) $(ARGS)
 TRAIN = $(VENV)/bin/python tools/train_net.py --dataset $(DATASET) --split $(SPLIT) \
 	$(if $(SETTING),--setting $(SETTING)) $(if $(GPUS),--gpus $(GPUS)) \
-	$(if $(WEIGHTS),--weights $(WEIGHTS)) $(if $(RESUME),--resume) $(if $(ITERS),--iters $(ITERS)) \
-	$(if $(NET),--net $(NET))
+	$(if $(WEIGHTS),--weights $(WEIGHTS)) $(if $(RESUME),--resume) $(if $(FRESH),--fresh) \
+	$(if $(ITERS),--iters $(ITERS)) $(if $(NET),--net $(NET)) $(ARGS)
 EVAL = $(VENV)/bin/python tools/test_net.py --dataset $(DATASET) --split $(SPLIT) \
 	--subset $(SUBSET) $(if $(SETTING),--setting $(SETTING)) $(if $(NET),--net $(NET)) \
-	$(if $(GPU),--gpu $(GPU))
+	$(if $(GPU),--gpu $(GPU)) $(ARGS)
 export CAFFE_SRC CAFFE_CACHE JOBS CUDA_ARCH_BIN
 
 .PHONY: help demo bench setup system venv caffe test prototxt synthetic frames flow merge bench-flow bench-train bench-test eval eval-spatial eval-temporal eval-multitask fuse report train-spatial train-temporal train-multitask
 
 help:
-	@sed -n '2,27p' Makefile
+	@sed -n '2,31p' Makefile
 
 setup: caffe
 
@@ -112,7 +116,8 @@ train-multitask: setup
 	$(TRAIN) --stream multitask
 
 eval: setup
-	$(VENV)/bin/python tools/test_net.py --run $(RUN) --subset $(SUBSET) $(if $(GPU),--gpu $(GPU))
+	$(VENV)/bin/python tools/test_net.py --run $(RUN) --subset $(SUBSET) $(if $(GPU),--gpu $(GPU)) \
+		$(ARGS)
 
 eval-spatial: setup
 	$(EVAL) --stream spatial
@@ -124,7 +129,9 @@ eval-multitask: setup
 	$(EVAL) --stream multitask
 
 fuse: setup
-	$(VENV)/bin/python tools/fuse_scores.py --dataset $(DATASET) $(if $(SVM),--svm)
+	$(VENV)/bin/python tools/fuse_scores.py --dataset $(DATASET) $(if $(SVM),--svm) \
+		$(if $(SPATIAL_NET),--spatial-net $(SPATIAL_NET)) \
+		$(if $(TEMPORAL_NET),--temporal-net $(TEMPORAL_NET)) $(ARGS)
 
 report: setup
-	$(VENV)/bin/python tools/report.py
+	$(VENV)/bin/python tools/report.py $(ARGS)

@@ -114,3 +114,26 @@ def test_missing_split_file_unknown_class_and_duplicates_are_clear_errors(tmp_pa
         read_dataset("hmdb51", root)
     with pytest.raises(DatasetError, match="dataset folder .*nowhere does not exist"):
         read_dataset("hmdb51", tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("dataset, file, line, message", [
+    ("ucf101", "ucfTrainTestlist/classInd.txt", "4YoYo\n",
+     "classInd.txt, line 4: '4YoYo' is not '<index> <class name>'"),
+    ("ucf101", "ucfTrainTestlist/classInd.txt", "four Juggling\n",
+     "classInd.txt, line 4: 'four Juggling' does not start with a class index"),
+    ("ucf101", "ucfTrainTestlist/trainlist01.txt", "YoYo/v_YoYo_g01_c01.avi 3 extra\n",
+     "trainlist01.txt, line 4: 'YoYo/v_YoYo_g01_c01.avi 3 extra' is not "
+     "'<Class/video.avi> [<label>]'"),
+    ("hmdb51", "testTrainMulti_7030_splits/cartwheel_test_split1.txt", "cartwheel_clip9.avi\n",
+     "cartwheel_test_split1.txt, line 5: 'cartwheel_clip9.avi' is not '<clip.avi> <0|1|2>'"),
+])
+def test_a_malformed_split_file_line_names_its_file_and_line(tmp_path, dataset, file, line,
+                                                             message):
+    root = (make_ucf101 if dataset == "ucf101" else make_hmdb51)(tmp_path / dataset)
+    with open(root / file, "a") as f:
+        f.write(line)
+    with pytest.raises(DatasetError) as refused:
+        read_dataset(dataset, root)
+    assert message in str(refused.value)
+    assert str(refused.value).startswith(str(root / file))
+    assert str(refused.value).endswith("restore the file from the official archive.")

@@ -10,7 +10,8 @@ from data_prep.store import Store, flow_keys, frame_key, write_index
 def write_store(folder, dataset_name, videos, forward=(2.0, -1.0), backward=(-2.0, 1.0),
                 size=(40, 48), method="brox"):
     """videos: {id: (label, frame_count, split1 subset)}; every flow field is the constant
-    `forward` (and `backward`), every frame a grey level equal to 10 x its index."""
+    `forward` (and `backward`; None: no backward flow), every frame a grey level equal to 10 x
+    its index."""
     folder.mkdir(parents=True, exist_ok=True)
     classes = sorted({vid.split("/")[0] for vid in videos})
     dataset = Dataset(dataset_name, folder, classes, {})
@@ -25,8 +26,11 @@ def write_store(folder, dataset_name, videos, forward=(2.0, -1.0), backward=(-2.
             frames.put_video(vid, records, dict(frame_count=count, height=size[0],
                                                 width=size[1], source=vid, sha256="0" * 64))
             records, ranges = {}, {"ranges": [], "backward_ranges": []}
+            if backward is None:
+                del ranges["backward_ranges"]
+            directions = ((False, forward),) + (((True, backward),) if backward else ())
             for i in range(count - 1):
-                for back, value in ((False, forward), (True, backward)):
+                for back, value in directions:
                     field = np.empty((*size, 2), np.float32)
                     field[..., 0], field[..., 1] = value
                     jx, jy, r = encode_flow(field)

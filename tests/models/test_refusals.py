@@ -1,0 +1,139 @@
+"""What used to crash or silently misuse an artifact now stops before any work with one sentence
+(exit 2), or, for a corrupt record met during training, skips that sample and says so."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from data_prep.store import Store, flow_keys
+
+ROOT = Path(__file__).resolve().parents[2]
+L10 = "ucf101_temporal_flow-L10-meansub_scratch_drop0.9"
+TINY = ["--iters", "2", "--width", "0.125", "--input-size", "48", "--batch-size", "4",
+        "--workers", "0", "--test-interval", "100", "--snapshot-every", "2"]
+
+
+def videos(frames=14, classes=3, per_class=4):
+    return {f"C{c}/v{c}_{i}.avi": (c, frames, "train" if i else "test")
+            for c in range(classes) for i in range(per_class)}
+
+
+def train_net(store, runs, *flags):
+    return subprocess.run([sys.executable, "tools/train_net.py", "--store", f"ucf101={store}",
+                           "--runs", str(runs), *TINY, *flags], cwd=ROOT, capture_output=True,
+                          text=True)
+
+
+def run_test_net(*flags):
+    return subprocess.run([sys.executable, "tools/test_net.py", "--quiet", *flags], cwd=ROOT,
+                          capture_output=True, text=True)
+
+
+def refused(result, tool: str) -> str:
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    message = result.stderr.strip()
+    assert message.startswith(f"{tool}: ") and "\n" not in message, message
+    return message
+
+
+@pytest.fixture
+def store(store_writer, tmp_path):
+    return store_writer(tmp_path / "stores" / "ucf101", "ucf101", videos(), size=(56, 64))
+
+
+def test_a_folder_holding_a_run_is_refused_unless_resumed_or_started_over(store, tmp_path):
+    runs = tmp_path / "runs"
+    assert train_net(store, runs, "--net", L10).returncode == 0
+    folder = runs / "ucf101" / f"{L10}_split1"
+    first = (folder / "config.json").read_text()
+    message = refused(train_net(store, runs, "--net", L10), "train_net")
+    assert message == (f"train_net: {folder} already holds a run (snapshot {L10}_iter_2."
+                       "solverstate): --resume continues it, --fresh deletes its snapshots and "
+                       "starts over.")
+    assert (folder / "config.json").read_text() == first  # nothing touched
+    other = refused(train_net(store, runs, "--net", L10, "--resume", "--width", "0.25",
+                              "--iters", "4"), "train_net")
+    assert other == (f"train_net: {folder} was trained with width = 0.125, this run asks for "
+                     "0.25: --resume continues a run with its own settings; give the same, or "
+                     "--fresh to start over.")
+    fresh = train_net(store, runs, "--net", L10, "--fresh", "--iters", "4",
+                      "--snapshot-every", "4")
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+    assert sorted(p.name for p in (folder / "snapshots").iterdir()) == [
+        f"{L10}_iter_4.caffemodel", f"{L10}_iter_4.solverstate"]
+    assert max(json.loads(line)["iter"] for line in
+               (folder / "metrics.jsonl").read_text().splitlines()) == 4
+
+
+def test_a_bidirectional_net_on_a_store_without_backward_flow_is_refused(store_writer, tmp_path):
+    store = store_writer(tmp_path / "ucf101", "ucf101", videos(), size=(56, 64), backward=None)
+    message = refused(train_net(store, tmp_path / "runs", "--stacking", "bidirectional"),
+                      "train_net")
+    assert message == (f"train_net: {store} has no backward brox flow for 9 of the 9 videos (e.g. "
+                       "C0/v0_1.avi) and the bi-directional net needs it: run `make flow ... "
+                       "METHOD=brox BACKWARD=1`, which adds it to exactly those videos.")
+
+
+def test_videos_too_short_for_l_are_refused(store_writer, tmp_path):
+    store = store_writer(tmp_path / "ucf101", "ucf101", videos(frames=8), size=(56, 64))
+    message = refused(train_net(store, tmp_path / "runs"), "train_net")
+    assert message == (f"train_net: 9 of the 9 train videos in {store} are too short for L = 10 "
+                       "(flow stacking), e.g. C0/v0_1.avi; choose a smaller L, or a store of "
+                       "longer videos.")
+
+
+def test_an_unknown_dataset_in_store_is_refused(store, tmp_path):
+    message = refused(train_net(store, tmp_path / "runs", "--store", f"ucf={store}"),
+                      "train_net")
+    assert message == f"train_net: --store ucf={store}: give DATASET=FOLDER with DATASET one " \
+                      "of ucf101, hmdb51."
+
+
+def test_a_corrupt_record_skips_its_sample_and_is_counted_in_the_log(store_writer, tmp_path):
+    # Class 3 has one training video, every forward flow of it corrupt: its samples are redrawn.
+    store = store_writer(tmp_path / "ucf101", "ucf101",
+                         {**videos(), "C3/v3_1.avi": (3, 14, "train")}, size=(56, 64))
+    with Store(store / "flow-brox.lmdb") as flows:
+        meta = flows.meta("C3/v3_1.avi")
+        flows.put_video("C3/v3_1.avi", {flow_keys("C3/v3_1.avi", i)[0]: b"corrupt"
+                                        for i in range(13)}, meta)
+    result = train_net(store, tmp_path / "runs", "--iters", "6", "--batch-size", "8")
+    assert result.returncode == 0, result.stderr[-2000:]
+    log = (tmp_path / "runs" / "ucf101" / f"{L10}_split1" / "train.log").read_text()
+    skipped = [line for line in log.splitlines() if "skipped sample" in line]
+    assert skipped, log[-2000:]
+    assert f"({len(skipped)} skipped so far)" in skipped[-1]
+    assert "record C3/v3_1.avi/x/" in skipped[0] and "of video C3/v3_1.avi does not decode" in \
+        skipped[0]
+
+
+def test_weights_of_another_shape_are_refused_before_caffe_sees_them(store, tmp_path):
+    runs = tmp_path / "runs"
+    l5 = "ucf101_temporal_flow-L5-meansub_scratch_drop0.9"
+    assert train_net(store, runs, "--net", L10).returncode == 0
+    assert train_net(store, runs, "--net", l5).returncode == 0
+    weights = runs / "ucf101" / f"{l5}_split1" / "snapshots" / f"{l5}_iter_2.caffemodel"
+    message = refused(run_test_net("--run", str(runs / "ucf101" / f"{L10}_split1"), "--weights",
+                               str(weights), "--out", str(tmp_path / "scores")), "test_net")
+    assert message.startswith(f"test_net: weights file {weights}: layer conv1 has blobs of shape "
+                              "[(12, 10, 7, 7), (12,)] there but [(12, 20, 7, 7), (12,)] in the "
+                              "net;")
+    assert not (tmp_path / "scores" / "ucf101").exists() or not list(
+        (tmp_path / "scores" / "ucf101").iterdir())
+
+
+def test_scores_of_other_weights_are_never_overwritten(store, tmp_path):
+    runs, scores = tmp_path / "runs", tmp_path / "scores"
+    assert train_net(store, runs, "--net", L10).returncode == 0
+    run = runs / "ucf101" / f"{L10}_split1"
+    assert run_test_net("--run", str(run), "--out", str(scores)).returncode == 0
+    path = scores / "ucf101" / f"{L10}_split1_test.h5"
+    before = path.read_bytes()
+    assert train_net(store, runs, "--net", L10, "--resume", "--iters", "4").returncode == 0
+    message = refused(run_test_net("--run", str(run), "--out", str(scores)), "test_net")
+    assert message.startswith(f"test_net: {path} holds the scores of weights ")
+    assert message.endswith("; delete it to score these weights, or give another --out.")
+    assert path.read_bytes() == before
