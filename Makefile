@@ -14,7 +14,7 @@
 #        SETTING= NET= GPU=0]   25 x 10 test of the run train-* made
 #        -> runs/scores/{dataset}/{net}_split{k}_{subset}.h5
 #   make eval RUN=runs/{dataset}/{net}_split{k} [SUBSET= GPU=]   the same for any run folder
-#   make fuse DATASET=ucf101 [SVM=1 SPATIAL_NET= TEMPORAL_NET=]   fuse two nets' score files
+#   make fuse DATASET=ucf101 [SVM=1 SPLITS="1 2 3" SPATIAL_NET= TEMPORAL_NET=]   fuse two nets
 #        (default Table 4's: the chosen spatial net and the multi-task temporal net)
 #   make report      the paper's Tables 1-4 beside ours and Figs. 4-6 -> runs/report/report.md
 #   make bench       every benchmark below in one run -> runs/bench/latest.json, README table
@@ -130,6 +130,7 @@ eval-multitask: setup
 
 fuse: setup
 	$(VENV)/bin/python tools/fuse_scores.py --dataset $(DATASET) $(if $(SVM),--svm) \
+		$(if $(SPLITS),--splits $(SPLITS)) \
 		$(if $(SPATIAL_NET),--spatial-net $(SPATIAL_NET)) \
 		$(if $(TEMPORAL_NET),--temporal-net $(TEMPORAL_NET)) $(ARGS)
 

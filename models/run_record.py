@@ -4,7 +4,7 @@
                                         tested on (a multi-task net has one run per dataset)
         config.json                     this record (every setting, stores, splits, weights sha1)
         trainval.prototxt, solver.prototxt, deploy.prototxt, train.log, metrics.jsonl,
-        training.png, snapshots/{net}_iter_N.caffemodel|.solverstate
+        training.png, snapshots/{net}_iter_N.caffemodel|.solverstate|.complete
 
 A folder belongs to one run: training into one that holds another run's snapshots is refused
 unless it is resumed (the same settings) or started over.
@@ -20,6 +20,7 @@ from pathlib import Path
 from models.cnn_m_2048 import Head, NetConfig
 
 RECORD = "config.json"
+COMPLETE = ".complete"  # beside {net}_iter_N.solverstate once Caffe has written both files
 # What makes a run this run: a resumed run must be given the same, or its snapshots would be
 # restored into another net or fed other data.
 IDENTITY = ("net", "dataset", "split", "stores", "splits", "method", "width", "input_size",
@@ -40,8 +41,18 @@ def snapshot_iteration(snapshot: Path) -> int:
 
 
 def latest_snapshot(folder: Path) -> Path | None:
-    states = list((Path(folder) / "snapshots").glob("*_iter_*.solverstate"))
+    """The last whole snapshot's .solverstate: a process killed while Caffe wrote one leaves a
+    truncated file, which Caffe would abort on restoring; only marked ones count."""
+    states = [s for s in (Path(folder) / "snapshots").glob("*_iter_*.solverstate")
+              if s.with_suffix(COMPLETE).exists()]
     return max(states, key=snapshot_iteration) if states else None
+
+
+def mark_complete(folder: Path, net: str, iteration: int) -> Path:
+    """Marks the snapshot Caffe has just written (both files closed) as whole."""
+    state = Path(folder) / "snapshots" / f"{net}_iter_{iteration}.solverstate"
+    state.with_suffix(COMPLETE).touch()
+    return state
 
 
 @dataclass(frozen=True)

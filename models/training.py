@@ -21,8 +21,8 @@ import caffe
 from models.batches import InputError, check_store_serves
 from models.cnn_m_2048 import cnn_m_2048
 from models.paper import PaperNet
-from models.run_record import (claim_folder, latest_snapshot, run_folder, snapshot_iteration,
-                               write_record)
+from models.run_record import (claim_folder, latest_snapshot, mark_complete, run_folder,
+                               snapshot_iteration, write_record)
 from models.sampling import per_gpu_batch
 from models.solvers import sgd_solver
 from models.weights import load_weights, require_weights
@@ -190,7 +190,8 @@ class Loop:
     def snapshot(self) -> None:
         if self.rank == 0:
             self.solver.snapshot()
-            self.last_snapshot = latest_snapshot(self.config.folder)
+            self.last_snapshot = mark_complete(self.config.folder, self.config.net.name,
+                                               self.solver.iter)
 
     def record(self, **entry) -> None:
         if self.rank == 0:

@@ -63,7 +63,7 @@ def test_a_folder_holding_a_run_is_refused_unless_resumed_or_started_over(store,
                       "--snapshot-every", "4")
     assert fresh.returncode == 0, fresh.stderr[-2000:]
     assert sorted(p.name for p in (folder / "snapshots").iterdir()) == [
-        f"{L10}_iter_4.caffemodel", f"{L10}_iter_4.solverstate"]
+        f"{L10}_iter_4.caffemodel", f"{L10}_iter_4.complete", f"{L10}_iter_4.solverstate"]
     assert max(json.loads(line)["iter"] for line in
                (folder / "metrics.jsonl").read_text().splitlines()) == 4
 

@@ -69,7 +69,7 @@ def test_killed_and_resumed_reaches_the_uninterrupted_iteration_and_learning_rat
                                start_new_session=True)
     folder = killed / "ucf101" / f"{TEMPORAL.name}_split1"
     deadline = time.time() + 120
-    while time.time() < deadline and not list(folder.glob("snapshots/*_iter_20.solverstate")):
+    while time.time() < deadline and not list(folder.glob("snapshots/*_iter_20.complete")):
         time.sleep(0.1)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
