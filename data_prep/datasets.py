@@ -121,7 +121,7 @@ def read_ucf101(root: Path, allow_missing: bool = False) -> Dataset:
             raise DatasetError(f"{class_file}, line {number}: {line!r} does not start with a class "
                                "index; restore the file from the official archive.")
         if int(index) != len(classes) + 1:
-            raise DatasetError(f"{split_dir / 'classInd.txt'}: class {index} {name} is out of "
+            raise DatasetError(f"{class_file}: class {index} {name} is out of "
                                "order; restore the file from the official archive.")
         classes.append(name)
     known = case_insensitive(classes)

@@ -92,11 +92,13 @@ def video_records(video: Video, config: ExtractConfig, needs: tuple[bool, bool, 
     if need_frames:
         result["frames"] = ({frame_key(video.id, i): encode_jpeg(f, FRAME_QUALITY)
                              for i, f in enumerate(frames)}, frame_meta)
-    if need_flow:
-        result["flow"] = flow_records(video.id, [to_gray(f) for f in frames], config, frame_meta)
-    elif need_backward:
-        result["backward"] = direction_records(video.id, [to_gray(f) for f in frames], config,
-                                               backward=True)
+    if need_flow or need_backward:
+        method, gray = flow_method(config.method), [to_gray(f) for f in frames]
+        if need_flow:
+            result["flow"] = flow_records(video.id, gray, method, config, frame_meta)
+        else:
+            result["backward"] = direction_records(video.id, gray, method, config.bound,
+                                                   backward=True)
     return result
 
 
@@ -111,26 +113,28 @@ def frame_settings(config: ExtractConfig) -> dict:
     return dict(short_side=config.short_side, jpeg_quality=FRAME_QUALITY)
 
 
-def flow_records(video: str, gray: list[np.ndarray], config: ExtractConfig, frame_meta: dict):
+def flow_records(video: str, gray: list[np.ndarray], method, config: ExtractConfig,
+                 frame_meta: dict):
     meta = dict(frame_count=len(gray), flow_count=len(gray) - 1, method=config.method,
-                parameters=flow_method(config.method).parameters(), bound=config.bound,
-                jpeg_quality=FLOW_QUALITY, sha256=frame_meta["sha256"])
-    records, meta["ranges"] = direction_records(video, gray, config, backward=False)
+                parameters=method.parameters(), bound=config.bound, jpeg_quality=FLOW_QUALITY,
+                sha256=frame_meta["sha256"])
+    records, meta["ranges"] = direction_records(video, gray, method, config.bound,
+                                                backward=False)
     if config.backward:
-        backward, meta["backward_ranges"] = direction_records(video, gray, config, backward=True)
+        backward, meta["backward_ranges"] = direction_records(video, gray, method, config.bound,
+                                                              backward=True)
         records.update(backward)
     return records, meta
 
 
-def direction_records(video: str, gray: list[np.ndarray], config: ExtractConfig,
+def direction_records(video: str, gray: list[np.ndarray], method, bound: float | None,
                       backward: bool) -> tuple[dict, list]:
     """The JPEG records and ranges of a video's forward (frame i -> i+1) or backward flows."""
-    method = flow_method(config.method)
     records, ranges = {}, []
     pairs = [(gray[i + 1], gray[i]) if backward else (gray[i], gray[i + 1])
              for i in range(len(gray) - 1)]
     for i, flow in enumerate(video_flows(method, pairs)):
-        jpeg_x, jpeg_y, r = encode_flow(flow, config.bound)
+        jpeg_x, jpeg_y, r = encode_flow(flow, bound)
         key_x, key_y = flow_keys(video, i, backward)
         records[key_x], records[key_y] = jpeg_x, jpeg_y
         ranges.append(r.tolist())

@@ -182,11 +182,10 @@ class Store:
         self._write(lambda txn: [txn.put(k.encode() if isinstance(k, str) else k, v)
                                  for k, v in items])
 
-    def delete_video(self, video: str) -> int:
-        """Removes a video's records and meta in one transaction; returns how many."""
+    def delete_video(self, video: str) -> None:
+        """Removes a video's records and meta in one transaction."""
         keys = [*self.records(video), f"{video}/{META}"]
         self._write(lambda txn: [txn.delete(k.encode()) for k in keys])
-        return len(keys) - 1
 
     def settings(self) -> dict | None:
         with self.env.begin() as txn:
@@ -369,7 +368,6 @@ def write_flow_index(group, store_path: Path, stored: list[str]) -> None:
                                 "= [[min d^x, max d^x], [min d^y, max d^y]] of flow i")
 
 
-
 @dataclass(frozen=True)
 class IndexedVideos:
     """What index.h5 says of a store's videos, for one flow method (or the frames alone)."""
@@ -388,10 +386,6 @@ class IndexedVideos:
         if split == "all":
             return np.ones(len(self.ids), bool)
         return self.splits[int(split)] == {"train": 1, "test": 2}[subset]
-
-
-def index_exists(folder: Path) -> bool:
-    return (Path(folder) / INDEX).is_file()
 
 
 def read_index(folder: Path, method: str | None = None) -> IndexedVideos:

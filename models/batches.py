@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from data_prep.store import CorruptRecord, FlowReader, FrameReader, StoreError, read_index
+from data_prep.store import (CorruptRecord, FlowReader, FrameReader, IndexedVideos, StoreError,
+                             read_index)
 from models.sampling import (HELD_OUT_FRACTION, Sample, TrainVideo, batch_seed, by_class,
                              held_out_ids, sample_batch, usable)
 from models.volumes import colour_jitter, random_crop, rgb_input, stored_fields, volume_of
@@ -98,11 +99,11 @@ def read_videos(params: InputParams, dataset: str, phase_train: bool) -> list[Tr
 
 
 def check_store_serves(store, method: str, split, subset: str, config,
-                       every_video: bool) -> list[str]:
+                       every_video: bool) -> tuple[IndexedVideos, list[str]]:
     """Refuses, before any work, a store that cannot give `config`'s net its input on this
     split's subset: no backward flow for a bi-directional net, or videos too short for L (all
-    of them; with `every_video`, as testing needs, any). Returns the ids of the videos it can
-    serve."""
+    of them; with `every_video`, as testing needs, any). Returns the store's index and the ids
+    of the videos it can serve."""
     temporal = config.stream == "temporal"
     try:
         index = read_index(store, method if temporal else None)
@@ -131,7 +132,9 @@ def check_store_serves(store, method: str, split, subset: str, config,
         log.warning("%d of the %d %s videos in %s are too short for L = %d and are not "
                     "sampled: %s", len(short), len(ids), subset, store, config.new_length,
                     ", ".join(short[:5]) + (" ..." if len(short) > 5 else ""))
-    return [i for i in ids if i not in set(short)]
+        too_short = set(short)
+        ids = [i for i in ids if i not in too_short]
+    return index, ids
 
 
 def store_classes(store) -> list[str]:

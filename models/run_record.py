@@ -61,13 +61,14 @@ class RunRecord:
     net: str
     dataset: str
     split: int
-    stream: str
     net_config: NetConfig  # as trained: the run's width and crop size included
     stores: dict
     splits: dict
     method: str
-    weights_sha1: str | None
-    raw: dict  # the whole config.json
+
+    @property
+    def stream(self) -> str:
+        return self.net_config.stream
 
     @property
     def store(self) -> Path:
@@ -91,9 +92,8 @@ def read_record(folder: Path) -> RunRecord:
     net["heads"] = tuple(Head(**h) for h in net["heads"])
     config = NetConfig(**{f.name: net[f.name] for f in fields(NetConfig) if f.name in net})
     config = replace(config, width=raw["width"], input_size=raw["input_size"] or config.input_size)
-    return RunRecord(Path(folder), raw["net"], raw["dataset"], int(raw["split"]), config.stream,
-                     config, raw["stores"], raw["splits"], raw["method"],
-                     raw.get("weights_sha1"), raw)
+    return RunRecord(Path(folder), raw["net"], raw["dataset"], int(raw["split"]), config,
+                     raw["stores"], raw["splits"], raw["method"])
 
 
 def claim_folder(folder: Path, resume: bool, fresh: bool, identity: dict) -> None:

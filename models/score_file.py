@@ -21,9 +21,6 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-SUBSETS = ("test", "train")
-
-
 class ScoreError(ValueError):
     """Score files that cannot be used as asked; the message names them and says why."""
 
@@ -60,10 +57,6 @@ class Scores:
     video_ids: list[str]
     identity: ScoreIdentity
     class_names: list[str]
-
-    def describe(self) -> str:
-        i = self.identity
-        return f"{i.net} (split {i.split}, {i.subset})"
 
 
 def write_scores(path, scores, labels, video_ids, identity: ScoreIdentity, class_names,

@@ -1,6 +1,7 @@
 """Tests a trained net as the paper does (25 frames x 10 crops a video) and writes its score file.
 
-    python tools/test_net.py --run runs/ucf101/ucf101_temporal_flow-L10-meansub_scratch_drop0.9_split1 \
+    python tools/test_net.py \
+        --run runs/ucf101/ucf101_temporal_flow-L10-meansub_scratch_drop0.9_split1 \
         [--subset test|train] [--weights X.caffemodel] [--gpu 0] [--out runs/scores]
 
 The score file is {out}/{dataset}/{net}_split{k}_{subset}.h5 (models/score_file.py), carrying the
@@ -20,8 +21,7 @@ import numpy as np
 from tqdm import tqdm
 
 import caffe
-from data_prep.store import CorruptRecord, FlowReader, FrameReader, StoreError, read_index, \
-    require_space
+from data_prep.store import CorruptRecord, FlowReader, FrameReader, StoreError, require_space
 from models.batches import InputError, check_store_serves
 from models.cnn_m_2048 import cnn_m_2048
 from models.run_record import RunError, latest_snapshot, read_record
@@ -85,13 +85,11 @@ def prepare(args):
             raise TestError(f"{path} holds the scores of weights {other.weights_sha1[:10]}, not "
                             f"of {weights} ({identity.weights_sha1[:10]}); delete it to score "
                             "these weights, or give another --out.")
-    temporal = record.stream == "temporal"
-    serves = check_store_serves(record.store, record.method, record.split, args.subset,
-                                record.net_config, every_video=True)
-    index = read_index(record.store, record.method if temporal else None)
-    counts = dict(zip(index.ids, index.counts))
-    videos = [(v, int(label), int(counts[v])) for v, label in zip(index.ids, index.labels)
-              if v in set(serves)]
+    index, served = check_store_serves(record.store, record.method, record.split, args.subset,
+                                       record.net_config, every_video=True)
+    served = set(served)
+    videos = [(v, int(label), int(count))
+              for v, label, count in zip(index.ids, index.labels, index.counts) if v in served]
     require_space(path.parent, "score folder")
     return record, weights, identity, path, videos, index.classes
 

@@ -12,7 +12,8 @@ IDENTITY = ScoreIdentity("ucf101_temporal_flow-L1-meansub_scratch_drop0.9", "ucf
 
 def test_a_score_file_is_named_from_and_carries_its_identity(tmp_path):
     path = score_path(tmp_path, IDENTITY)
-    assert path == tmp_path / "ucf101" / "ucf101_temporal_flow-L1-meansub_scratch_drop0.9_split2_test.h5"
+    assert path == tmp_path / "ucf101" / (
+        "ucf101_temporal_flow-L1-meansub_scratch_drop0.9_split2_test.h5")
     assert path == named_path(tmp_path, "ucf101", IDENTITY.net, 2, "test")
     write_scores(path, np.eye(2), [0, 1], ["a", "b"], IDENTITY, ["x", "y"], "w.caffemodel")
     scores = read_scores(path)

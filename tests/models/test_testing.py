@@ -126,7 +126,8 @@ def test_table2s_borrowed_classes_train_one_head_and_test_on_the_own_classes(sto
     train = subprocess.run(base + ["--borrowed-classes", str(tmp_path / "borrowed.txt")],
                            cwd=ROOT, capture_output=True, text=True)
     assert train.returncode == 0, train.stderr[-1500:]
-    run = tmp_path / "hmdb51" / "hmdb51_temporal_flow-L10-meansub_plus-ucf101-2_scratch_drop0.9_split1"
+    run = tmp_path / "hmdb51" / ("hmdb51_temporal_flow-L10-meansub_plus-ucf101-2_scratch_drop0.9"
+                                 "_split1")
     params = json.loads(re.search(r"param_str: \"(.*)\"\n", (run / "trainval.prototxt")
                                   .read_text()).group(1).encode().decode("unicode_escape"))
     assert params["borrowed_class_names"] == {"ucf101": ["U2", "u0"]}
