@@ -12,9 +12,8 @@ import subprocess
 import sys
 import time
 
-from tools.bench_flow import PAPER_BROX_PAIRS_PER_S, TARGETS
-from tools.bench_train import PAPER_VOLUMES_PER_S, TARGET_TEMPORAL_SAMPLES_PER_S
-from tools.benchlib import BENCH_DIR, ROOT, machine, update_readme
+from tools.benchlib import (BENCH_DIR, PAPER_BROX_PAIRS_PER_S, PAPER_VOLUMES_PER_S,
+                           TARGET_TEMPORAL_SAMPLES_PER_S, TARGETS, ROOT, machine, update_readme)
 
 BENCHES = ("flow", "train", "test")
 

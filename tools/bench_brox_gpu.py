@@ -20,10 +20,10 @@ import numpy as np
 
 from data_prep.brox_batch import BatchBroxFlow
 from data_prep.extract import ExtractConfig, extract
-from data_prep.flow import endpoint_error, read_flo
+from data_prep.middlebury import endpoint_error, read_flo
 from data_prep.synthetic import FRAMES, SyntheticConfig, make_synthetic
-from tools.bench_flow import PAPER_BROX_PAIRS_PER_S, SIZE, package_file, real_gray_frames
-from tools.benchlib import machine, update_readme, write_results
+from tools.benchlib import (PAPER_BROX_PAIRS_PER_S, SIZE, machine, package_file, real_gray_frames,
+                           update_readme, write_results)
 
 TARGET_PAIRS_PER_S = 500  # on one H100 or H200
 TARGET_EPE = 0.80

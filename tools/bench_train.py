@@ -17,45 +17,12 @@ from pathlib import Path
 import numpy as np
 
 import caffe
-from data_prep.extract import ExtractConfig, extract
-from data_prep.synthetic import SyntheticConfig, make_synthetic
-from models.batches import BatchMaker, parse_params
-from models.cnn_m_2048 import cnn_m_2048
-from models.paper import paper_nets
-from models.prefetch import Prefetcher
-from tools.benchlib import machine, update_readme, write_results
-
-TARGET_TEMPORAL_SAMPLES_PER_S = 400
-# Sect. 5: 4 GPUs trained 80K iterations of 256 in about a day.
-PAPER_VOLUMES_PER_S = 80_000 * 256 / 86_400
-NETS = {net.name: net for net in paper_nets()}
-TEMPORAL = NETS["ucf101_temporal_flow-L10-meansub_scratch_drop0.9"]
-SPATIAL = NETS["ucf101_spatial_scratch_drop0.9"]
-
-
-def sgemm_gflops(n: int = 2048, repeats: int = 5, trials: int = 3) -> float:
-    """The best of a few timings: the machine's rate, not its neighbours' load."""
-    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
-    a @ a
-    best = 0.0
-    for _ in range(trials):
-        start = time.perf_counter()
-        for _ in range(repeats):
-            a @ a
-        best = max(best, 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9)
-    return best
-
-
-def store_for_input(work: Path) -> Path:
-    """A synthetic store at the paper's 256-pixel short side, with the paper's flow method (the
-    decoding cost depends on how compressible the stored fields are)."""
-    make_synthetic(work / "synthetic", SyntheticConfig(seed=2, ucf_clips_per_group=1,
-                                                       hmdb_clips_per_class=3))
-    store = work / "store"
-    extract(ExtractConfig("ucf101", work / "synthetic" / "ucf101", store, "brox", jobs=2,
-                          progress=False))
-    return store
-
+from models.input.batches import BatchMaker, parse_params
+from models.nets.cnn_m_2048 import cnn_m_2048
+from models.input.prefetch import Prefetcher
+from tools.benchlib import (PAPER_VOLUMES_PER_S, SPATIAL, TARGET_TEMPORAL_SAMPLES_PER_S,
+                           TEMPORAL, forward_flops, machine, sgemm_gflops, store_for_input,
+                           update_readme, write_results)
 
 def input_rate(store: Path, stream: str, batches: int, workers: int, trials: int = 3) -> float:
     """The median of a few timings (this machine's rate varies with its neighbours' load)."""
@@ -80,18 +47,6 @@ def one_input_rate(store: Path, stream: str, batches: int, workers: int) -> floa
         return batches * params["batch_size"] / (time.perf_counter() - start)
     finally:
         prefetcher.close()
-
-
-def forward_flops(net: caffe.Net) -> float:
-    """Multiply-adds x 2 of the convolutions and inner products for one image."""
-    flops = 0.0
-    for name, layer in zip(net._layer_names, net.layers):
-        if layer.type in ("Convolution", "InnerProduct"):
-            weights = net.params[name][0].data
-            out = net.blobs[net.top_names[name][0]].data
-            positions = int(np.prod(out.shape[2:])) if out.ndim == 4 else 1
-            flops += 2 * weights.size * positions
-    return flops
 
 
 def caffe_rates(net, batch: int, iters: int) -> dict:

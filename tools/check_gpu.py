@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 import caffe
-from models.cnn_m_2048 import Head, NetConfig, cnn_m_2048, label_tops
-from models.solvers import sgd_solver
-from models.training import build_only_cpu
+from models.nets.cnn_m_2048 import Head, NetConfig, cnn_m_2048, label_tops
+from models.nets.solvers import sgd_solver
+from models.train.loop import build_only_cpu
 
 RTOL, ATOL = 1e-3, 1e-5  # float32 sums in another order (cuBLAS vs OpenBLAS)
 

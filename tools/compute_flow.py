@@ -11,7 +11,8 @@ from pathlib import Path
 
 import cv2
 
-from data_prep.flow import METHODS, flow_method, flow_to_colour, write_flo
+from data_prep.flow import METHODS, flow_method
+from data_prep.middlebury import flow_to_colour, write_flo
 
 
 def read_gray(path: Path):

@@ -6,7 +6,7 @@
     python tools/fuse_scores.py --dataset ucf101 --splits 1 2 3 --svm     # Table 4's nets
     python tools/fuse_scores.py --dataset ucf101 --splits 1 --temporal-net NET   # another net
 
-With --dataset the files are found by name (models/score_file.py) from the nets chosen:
+With --dataset the files are found by name (models/evaluate/score_file.py) from the nets chosen:
 runs/scores/{dataset}/{net}_split{k}_{subset}.h5. Every file must play its role (stream,
 subset, dataset, split; the SVM's training scores from the nets it fuses), else one sentence.
 
@@ -19,29 +19,8 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from models.fusion import fuse_files
-from models.paper import fused_nets
-from models.score_file import ScoreError, named_path
-
-
-def table(per_split: dict) -> str:
-    """Accuracy per split and their mean, as Tables 3-4, then the mean class accuracy."""
-    columns = ["spatial", "temporal", "average"] + (["svm"] if "svm" in next(
-        iter(per_split.values())) else [])
-    lines = []
-    for title, pick in (("accuracy", lambda r, c: r[c]),
-                        ("mean class accuracy", lambda r, c: r["mean_class_accuracy"][c])):
-        lines += [title, "split  " + "  ".join(f"{c:>9}" for c in columns)]
-        for split, result in per_split.items():
-            lines.append(f"{split:<5}  " + "  ".join(f"{100 * pick(result, c):8.1f}%"
-                                                     for c in columns))
-        if len(per_split) > 1:
-            lines.append("mean   " + "  ".join(
-                f"{100 * np.mean([pick(r, c) for r in per_split.values()]):8.1f}%"
-                for c in columns))
-    return "\n".join(lines)
+from models.evaluate.fusion import fuse_files, fuse_splits, split_table
+from models.evaluate.score_file import ScoreError
 
 
 def main(argv=None) -> int:
@@ -72,18 +51,8 @@ def main(argv=None) -> int:
             results = fuse_files(args.spatial, args.temporal, *train)
             per_split = {"-": results}
         elif args.dataset:
-            default_spatial, default_temporal = fused_nets(args.dataset)
-            nets = (args.spatial_net or default_spatial, args.temporal_net or default_temporal)
-            per_split = {}
-            for k in args.splits:
-                files = [named_path(args.scores, args.dataset, net, k, subset)
-                         for subset in ("test", "train") for net in nets]
-                per_split[k] = fuse_files(*(files if args.svm else files[:2]))
-            results = {"splits": {str(k): r for k, r in per_split.items()},
-                       "nets": next(iter(per_split.values()))["nets"],
-                       **{c: float(np.mean([r[c] for r in per_split.values()]))
-                          for c in ("spatial", "temporal", "average", "svm")
-                          if c in next(iter(per_split.values()))}}
+            per_split, results = fuse_splits(args.scores, args.dataset, args.splits,
+                                             args.spatial_net, args.temporal_net, args.svm)
         else:
             raise ScoreError("give --spatial and --temporal score files, or --dataset to use "
                              "runs/scores/.")
@@ -92,7 +61,7 @@ def main(argv=None) -> int:
         return 2
     first = next(iter(per_split.values()))
     print(f"fused spatial {first['nets']['spatial']} + temporal {first['nets']['temporal']}")
-    print(table(per_split))
+    print(split_table(per_split))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")

@@ -8,7 +8,9 @@ import pytest
 import data_prep.brox_batch as brox_batch
 from data_prep.brox_batch import BatchBroxFlow
 from data_prep.extract import ExtractConfig, extract
-from data_prep.flow import BroxFlow, endpoint_error, flow_method
+from data_prep.brox import BroxFlow
+from data_prep.flow import flow_method
+from data_prep.middlebury import endpoint_error
 from data_prep.store import FlowReader
 from data_prep.synthetic import SyntheticConfig, make_synthetic
 from data_prep.video import read_frames

@@ -1,12 +1,13 @@
 """Optical flow: every method on a known translation, the paper's `brox` on Middlebury Grove3,
-the .flo format and the colour coding."""
+and the refusals."""
 import cv2
 import numpy as np
 import pytest
 
 import data_prep.brox_batch as brox_batch
-from data_prep.flow import (METHODS, BroxFlow, endpoint_error, flow_method, flow_to_colour,
-                            read_flo, write_flo)
+from data_prep.brox import BroxFlow
+from data_prep.flow import METHODS, flow_method
+from data_prep.middlebury import endpoint_error
 
 
 def textured_pair(shift=(2.0, -1.0), size=(120, 160), seed=0):
@@ -55,32 +56,6 @@ def test_brox_backward_flow_points_the_other_way():
                                atol=0.1)
     np.testing.assert_allclose(np.median(backward[15:-15, 15:-15].reshape(-1, 2), 0), [1.5, -0.5],
                                atol=0.1)
-
-
-def test_flo_round_trip_and_refusals(tmp_path, grove3):
-    truth = grove3[2]
-    write_flo(tmp_path / "g.flo", truth)
-    np.testing.assert_array_equal(read_flo(tmp_path / "g.flo"), truth)
-    (tmp_path / "bad.flo").write_bytes(b"not a flow file at all")
-    with pytest.raises(ValueError, match="bad.flo is not a Middlebury .flo file"):
-        read_flo(tmp_path / "bad.flo")
-    (tmp_path / "short.flo").write_bytes((tmp_path / "g.flo").read_bytes()[:1000])
-    with pytest.raises(ValueError, match="short.flo is truncated"):
-        read_flo(tmp_path / "short.flo")
-
-
-def test_colour_coding_follows_the_middlebury_wheel():
-    flow = np.zeros((3, 3, 2), np.float32)
-    flow[0, 0] = (1, 0)    # right: red in Middlebury's coding
-    flow[0, 1] = (0, -1)   # up
-    flow[0, 2] = (-1, 0)   # left: cyan
-    image = flow_to_colour(flow, max_magnitude=1)
-    assert image.dtype == np.uint8 and image.shape == (3, 3, 3)
-    assert tuple(image[1, 1]) == (255, 255, 255)  # no motion: white
-    b, g, r = image[0, 0].astype(int)
-    assert r == 255 and g < 60 and b < 60
-    b, g, r = image[0, 2].astype(int)
-    assert r < 30 and g > 200 and b > 200
 
 
 def test_unknown_method_is_refused():

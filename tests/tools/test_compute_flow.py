@@ -4,9 +4,8 @@ import sys
 from pathlib import Path
 
 import cv2
-import pytest
 
-from data_prep.flow import endpoint_error, read_flo
+from data_prep.middlebury import endpoint_error, read_flo
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.score_file import read_identity, read_scores
+from models.evaluate.score_file import read_identity, read_scores
 
 ROOT = Path(__file__).resolve().parents[2]
 MULTITASK = "multitask_temporal_flow-L10-meansub_scratch_drop0.9"

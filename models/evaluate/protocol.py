@@ -1,0 +1,55 @@
+"""Video-level scores as the paper tests (Sect. 5): 25 frames equally spaced in time, 10 inputs
+from each (four corners and the centre, each also flipped), the softmax averaged over all 250.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from models.input.sampling import frame_range
+from models.input.volumes import rgb_input, stored_fields, volume_of
+
+FRAMES_PER_VIDEO = 25  # Sect. 5: "a fixed number of frames (25 in our experiments)"
+
+
+def sampled_frames(flow_count: int, stacking: str, new_length: int, stream: str,
+                count: int = FRAMES_PER_VIDEO) -> list[int]:
+    """`count` frames with equal temporal spacing over those whose input exists."""
+    first, last = frame_range(flow_count, stacking, new_length, stream)
+    if last < first:
+        raise ValueError(f"a video with {flow_count} flows is too short for L = {new_length}")
+    return [int(round(t)) for t in np.linspace(first, last, count)]
+
+
+def ten_crops(height: int, width: int, size: int) -> list[tuple[int, int, bool]]:
+    """(y0, x0, flip): the four corners and the centre, each as is and flipped."""
+    corners = [(0, 0), (0, width - size), (height - size, 0), (height - size, width - size),
+               ((height - size) // 2, (width - size) // 2)]
+    return [(y, x, flip) for flip in (False, True) for y, x in corners]
+
+
+def video_inputs(reader, video: str, flow_count: int, config, size: int) -> np.ndarray:
+    """All 250 inputs of one video: [frames x 10, C, size, size] float32."""
+    frames = sampled_frames(flow_count, config.stacking, config.new_length, config.stream)
+    inputs = []
+    for t in frames:
+        if config.stream == "spatial":
+            images = [reader.frame(video, t + k) for k in range(config.new_length)]
+            crops = ten_crops(*images[0].shape[:2], size)
+            inputs += [rgb_input(images, y, x, size, flip, None) for y, x, flip in crops]
+            continue
+        fields, shape = stored_fields(reader, video, t, config.stacking, config.new_length)
+        inputs += [volume_of(fields, config.stacking, y, x, size, config.mean_subtraction, flip)
+                   for y, x, flip in ten_crops(*shape, size)]
+    return np.stack(inputs)
+
+
+def video_score(net, inputs: np.ndarray, output: str, batch: int) -> np.ndarray:
+    """The mean softmax over a video's inputs, run through the deploy net in batches."""
+    total = None
+    for start in range(0, len(inputs), batch):
+        chunk = inputs[start:start + batch]
+        net.blobs["data"].reshape(*chunk.shape)
+        net.blobs["data"].data[...] = chunk
+        probs = net.forward()[output].sum(0)
+        total = probs if total is None else total + probs
+    return (total / len(inputs)).astype(np.float32)

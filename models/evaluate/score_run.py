@@ -1,0 +1,147 @@
+"""Scoring a trained run as the paper tests (25 frames x 10 crops a video, models/evaluate/
+protocol.py) into its score file (models/evaluate/score_file.py): what tools/test_net.py does.
+
+Everything is checked before any work (the run, its weights' shapes, the store serving every
+video, the score file's owner, free space); an interrupted test resumes from its .partial.jsonl.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+import caffe
+from data_prep.store import CorruptRecord, FlowReader, FrameReader, StoreError, require_space
+from models.evaluate.metrics import accuracy
+from models.evaluate.protocol import video_inputs, video_score
+from models.evaluate.score_file import PartialScores, ScoreError, ScoreIdentity, read_identity, \
+    score_path, write_scores
+from models.input.batches import InputError, check_store_serves
+from models.nets.cli import add_net_arguments
+from models.nets.cnn_m_2048 import cnn_m_2048
+from models.nets.weights import WeightsError, load_weights, read_weights
+from models.train.cli import run_folder
+from models.train.run_record import RunError, latest_snapshot, read_record
+
+
+class TestError(Exception):
+    pass
+
+
+def add_score_arguments(parser: argparse.ArgumentParser) -> None:
+    """tools/test_net.py's flags: a run (or the net flags naming one), then the test's."""
+    parser.add_argument("--run", type=Path, help="a training run's folder (default: the one "
+                        "the net flags below name, runs/{dataset}/{net}_split{k})")
+    add_net_arguments(parser)
+    parser.add_argument("--subset", choices=("test", "train"), default="test",
+                        help="train: the training videos' scores, for the fusion SVM")
+    parser.add_argument("--weights", type=Path, help="default: the run's last snapshot")
+    parser.add_argument("--gpu", type=int, help="GPU id (default: the CPU)")
+    parser.add_argument("--batch", type=int, default=50, help="inputs per forward pass")
+    parser.add_argument("--out", type=Path, default=Path("runs/scores"),
+                        help="the score files' folder")
+    parser.add_argument("--quiet", action="store_true")
+
+
+def run_weights(run: Path, weights: Path | None) -> Path:
+    weights = weights or (latest_snapshot(run) or Path("none")).with_suffix(".caffemodel")
+    if not weights.is_file():
+        raise TestError(f"no weights: {weights} does not exist; train the run first or "
+                        "pass --weights.")
+    return weights
+
+
+def open_net(deploy: Path, weights: Path):
+    """The deploy net with every layer's weights from `weights`, shapes checked first (Caffe
+    would abort the process on a mismatch)."""
+    net = caffe.Net(str(deploy), caffe.TEST)
+    loaded = load_weights(net, weights)
+    if loaded.fresh:
+        raise TestError(f"{weights} has no weights for the layer(s) {', '.join(loaded.fresh)} "
+                        f"of {deploy}; give the weights this run trained.")
+    return net
+
+
+def prepare(args):
+    """Everything checked before any work: (record, weights, identity, path, videos, classes)."""
+    run = args.run or run_folder(args)
+    record = read_record(run)
+    weights = run_weights(run, args.weights)
+    identity = ScoreIdentity(record.net, record.dataset, record.split, args.subset,
+                             record.stream, read_weights(weights)[1])
+    path = score_path(args.out, identity)
+    if path.exists():
+        other = read_identity(path)
+        if other != identity:
+            raise TestError(f"{path} holds the scores of weights {other.weights_sha1[:10]}, not "
+                            f"of {weights} ({identity.weights_sha1[:10]}); delete it to score "
+                            "these weights, or give another --out.")
+    index, served = check_store_serves(record.store, record.method, record.split, args.subset,
+                                       record.net_config, every_video=True)
+    served = set(served)
+    videos = [(v, int(label), int(count))
+              for v, label, count in zip(index.ids, index.labels, index.counts) if v in served]
+    require_space(path.parent, "score folder")
+    return record, weights, identity, path, videos, index.classes
+
+
+def score_videos(net, record, partial: PartialScores, videos, batch: int, quiet: bool):
+    """Scores the videos the partial file lacks; returns the corrupt ones (skipped)."""
+    config, dataset = record.net_config, record.dataset
+    reader = FlowReader(record.store, record.method) if config.stream == "temporal" else \
+        FrameReader(record.store)
+    output = "prob" if len(config.heads) == 1 else f"prob_{dataset}"
+    corrupt = []
+    todo = [v for v in videos if v[0] not in partial.done]
+    for video, _, count in tqdm(todo, unit="video", desc=partial.identity.name, disable=quiet):
+        try:
+            inputs = video_inputs(reader, video, count, config, config.input_size)
+        except CorruptRecord as error:
+            print(f"test_net: {error}", file=sys.stderr)
+            corrupt.append(video)
+            continue
+        partial.add(video, video_score(net, inputs, output, batch))
+    return corrupt
+
+
+def score_run(args) -> int:
+    """Scores the run the flags name and writes its score file: 0 scored (or scored already), 1
+    some videos unreadable (the rest kept for the next run). Raises the refusals (`REFUSALS`)."""
+    record, weights, identity, path, videos, classes = prepare(args)
+    if path.exists():
+        print(f"test_net: {path} already holds these weights' scores; nothing to do.")
+        return 0
+    deploy = record.folder / "deploy.prototxt"
+    deploy.write_text(str(cnn_m_2048(record.net_config, "deploy")))
+    if args.gpu is not None:
+        caffe.set_device(args.gpu)
+        caffe.set_mode_gpu()
+    else:
+        caffe.set_mode_cpu()
+    net = open_net(deploy, weights)
+    partial = PartialScores(path.with_name(path.stem + ".partial.jsonl"), identity)
+    corrupt = score_videos(net, record, partial, videos, args.batch, args.quiet)
+    if corrupt:
+        print(f"test_net: {len(corrupt)} video(s) could not be read; the {len(partial.done)} "
+              f"scored are kept in {partial.path}: redo those videos' stores, then run again.",
+              file=sys.stderr)
+        return 1
+    scores = np.stack([partial.done[v] for v, _, _ in videos])
+    if scores.shape[1] > len(classes):
+        # Table 2's borrowed classes: the test is over the dataset's own classes, renormalised.
+        own = scores[:, :len(classes)]
+        scores = own / own.sum(1, keepdims=True)
+    labels = np.array([label for _, label, _ in videos])
+    write_scores(path, scores, labels, [v for v, _, _ in videos], identity, classes, weights)
+    partial.path.unlink()
+    print(f"test_net: {identity.net}, {len(videos)} {args.subset} videos of {identity.dataset} "
+          f"split {identity.split}, accuracy {100 * accuracy(scores, labels):.1f}% "
+          f"(25 frames x 10 crops) -> {path}")
+    return 0
+
+
+# What score_run raises when it refuses before any work (tools/test_net.py: exit 2).
+REFUSALS = (TestError, RunError, ScoreError, StoreError, InputError, WeightsError)

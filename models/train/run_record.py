@@ -1,0 +1,129 @@
+"""A training run's folder and its record: named, written and read here and nowhere else.
+
+    {runs}/{dataset}/{net}_split{k}/    dataset: the one whose split the run trains and is
+                                        tested on (a multi-task net has one run per dataset)
+        config.json                     this record (every setting, stores, splits, weights sha1)
+        trainval.prototxt, solver.prototxt, deploy.prototxt, train.log, metrics.jsonl,
+        training.png, snapshots/{net}_iter_N.caffemodel|.solverstate|.complete
+
+A folder belongs to one run: training into one that holds another run's snapshots is refused
+unless it is resumed (the same settings) or started over.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+from models.nets.cnn_m_2048 import Head, NetConfig
+
+RECORD = "config.json"
+COMPLETE = ".complete"  # beside {net}_iter_N.solverstate once Caffe has written both files
+# What makes a run this run: a resumed run must be given the same, or its snapshots would be
+# restored into another net or fed other data.
+IDENTITY = ("net", "dataset", "split", "stores", "splits", "method", "width", "input_size",
+            "batch_size", "seed", "borrowed_class_names")
+
+
+class RunError(Exception):
+    """A run folder that cannot be used as asked; the message says what to do."""
+
+
+def run_folder(runs, net: str, dataset: str, split: int) -> Path:
+    return Path(runs) / dataset / f"{net}_split{split}"
+
+
+def snapshot_iteration(snapshot: Path) -> int:
+    """The iteration in a Caffe snapshot's name ({prefix}_iter_{N}.solverstate)."""
+    return int(re.search(r"_iter_(\d+)\.(solverstate|caffemodel)$", snapshot.name)[1])
+
+
+def latest_snapshot(folder: Path) -> Path | None:
+    """The last whole snapshot's .solverstate: a process killed while Caffe wrote one leaves a
+    truncated file, which Caffe would abort on restoring; only marked ones count."""
+    states = [s for s in (Path(folder) / "snapshots").glob("*_iter_*.solverstate")
+              if s.with_suffix(COMPLETE).exists()]
+    return max(states, key=snapshot_iteration) if states else None
+
+
+def mark_complete(folder: Path, net: str, iteration: int) -> Path:
+    """Marks the snapshot Caffe has just written (both files closed) as whole."""
+    state = Path(folder) / "snapshots" / f"{net}_iter_{iteration}.solverstate"
+    state.with_suffix(COMPLETE).touch()
+    return state
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    folder: Path
+    net: str
+    dataset: str
+    split: int
+    net_config: NetConfig  # as trained: the run's width and crop size included
+    stores: dict
+    splits: dict
+    method: str
+
+    @property
+    def stream(self) -> str:
+        return self.net_config.stream
+
+    @property
+    def store(self) -> Path:
+        return Path(self.stores[self.dataset])
+
+
+def write_record(folder: Path, record: dict, resumed: bool) -> Path:
+    """config.json for a new run; a resumed run's settings go beside it, time-stamped."""
+    name = RECORD if not resumed else f"config.resume{record['resumed_at']}.json"
+    path = Path(folder) / name
+    path.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+    return path
+
+
+def read_record(folder: Path) -> RunRecord:
+    path = Path(folder) / RECORD
+    if not path.is_file():
+        raise RunError(f"{folder} has no {RECORD}; give a folder that tools/train_net.py made.")
+    raw = json.loads(path.read_text())
+    net = dict(raw["net_config"])
+    net["heads"] = tuple(Head(**h) for h in net["heads"])
+    config = NetConfig(**{f.name: net[f.name] for f in fields(NetConfig) if f.name in net})
+    config = replace(config, width=raw["width"], input_size=raw["input_size"] or config.input_size)
+    return RunRecord(Path(folder), raw["net"], raw["dataset"], int(raw["split"]), config,
+                     raw["stores"], raw["splits"], raw["method"])
+
+
+def claim_folder(folder: Path, resume: bool, fresh: bool, identity: dict) -> None:
+    """Makes sure `folder` is this run's: refuses another run's snapshots, clears them on
+    `fresh`, and refuses to resume under other settings."""
+    folder = Path(folder)
+    held = latest_snapshot(folder)
+    if fresh:
+        for name in ("snapshots", "metrics.jsonl", "training.png"):
+            target = folder / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+        for old in folder.glob("config*.json"):
+            old.unlink()
+        return
+    if held is not None and not resume:
+        raise RunError(f"{folder} already holds a run (snapshot {held.name}): --resume continues "
+                       "it, --fresh deletes its snapshots and starts over.")
+    if resume and (folder / RECORD).is_file():
+        recorded = json.loads((folder / RECORD).read_text())
+        changed = [k for k in IDENTITY if _plain(recorded.get(k)) != _plain(identity.get(k))]
+        if changed:
+            k = changed[0]
+            raise RunError(f"{folder} was trained with {k} = {recorded.get(k)!r}, this run asks "
+                           f"for {identity.get(k)!r}: --resume continues a run with its own "
+                           "settings; give the same, or --fresh to start over.")
+
+
+def _plain(value):
+    """A setting as JSON would hold it, so a record read back compares equal to the live one."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))

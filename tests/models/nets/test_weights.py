@@ -1,0 +1,82 @@
+"""Loading .caffemodel weights by layer name, and refusing wrong files with a clear message."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import caffe
+from models.nets.cnn_m_2048 import Head, NetConfig, cnn_m_2048
+from models.nets.weights import WeightsError, load_weights, require_weights
+
+TRUNK = ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7"]
+
+
+def small_net(write_proto, name, **fields):
+    config = NetConfig(**{"stream": "spatial", "heads": (Head("ucf101", 101),), **fields})
+    config = replace(config, width=0.125, input_size=64, batch_size=2)
+    caffe.set_mode_cpu()
+    return caffe.Net(write_proto(cnn_m_2048(config, "trainval", source="input"), name), caffe.TEST)
+
+
+@pytest.fixture
+def imagenet_like(tmp_path, write_proto):
+    """A .caffemodel saved by Caffe from a spatial net with a 1000-way fc8_imagenet."""
+    caffe.set_random_seed(7)
+    net = small_net(write_proto, "source.prototxt", heads=(Head("imagenet", 1000),))
+    path = tmp_path / "imagenet_like.caffemodel"
+    net.save(str(path))
+    return path, {name: [b.data.copy() for b in net.params[name]] for name in net.params}
+
+
+def test_matching_layers_load_by_name_and_a_new_classifier_stays_fresh(imagenet_like, write_proto):
+    path, saved = imagenet_like
+    caffe.set_random_seed(8)
+    net = small_net(write_proto, "target.prototxt", setting="lastlayer")
+    fc8_before = net.params["fc8_ucf101"][0].data.copy()
+    loaded = load_weights(net, path)
+    assert loaded.layers == tuple(TRUNK)
+    assert loaded.fresh == ("fc8_ucf101",)
+    assert len(loaded.sha1) == 40
+    for name in TRUNK:
+        for blob, stored in zip(net.params[name], saved[name]):
+            np.testing.assert_array_equal(blob.data, stored)
+    np.testing.assert_array_equal(net.params["fc8_ucf101"][0].data, fc8_before)
+
+
+def test_an_rgb_file_into_a_flow_net_fails_naming_the_layer_and_shapes(imagenet_like,
+                                                                       write_proto):
+    path, _ = imagenet_like
+    net = small_net(write_proto, "temporal.prototxt", stream="temporal", new_length=10)
+    with pytest.raises(WeightsError, match=r"layer conv1 has blobs of shape \[\(12, 3, 7, 7\), "
+                                           r"\(12,\)\] there but \[\(12, 20, 7, 7\), \(12,\)\]"):
+        load_weights(net, path)
+
+
+def test_a_missing_file_and_a_file_that_is_no_caffemodel_are_refused(tmp_path, write_proto):
+    net = small_net(write_proto, "net.prototxt")
+    with pytest.raises(WeightsError, match="not found; download it"):
+        load_weights(net, tmp_path / "VGG_CNN_M_2048.caffemodel")
+    not_weights = tmp_path / "net.caffemodel"
+    not_weights.write_text("name: 'just a prototxt'\nlayer { name: 'x' type: 'ReLU' }\n")
+    with pytest.raises(WeightsError, match="net.caffemodel"):
+        load_weights(net, not_weights)
+
+
+def test_a_file_sharing_no_layer_name_with_the_net_is_refused(tmp_path, write_proto):
+    other = caffe.NetSpec()
+    other.data = caffe.layers.Input(shape=dict(dim=[1, 4]))
+    other.unrelated = caffe.layers.InnerProduct(other.data, num_output=3)
+    donor = caffe.Net(write_proto(other.to_proto(), "other.prototxt"), caffe.TEST)
+    path = tmp_path / "other.caffemodel"
+    donor.save(str(path))
+    net = small_net(write_proto, "net.prototxt")
+    with pytest.raises(WeightsError, match=r"none of its layers \(unrelated\) is in the net"):
+        load_weights(net, path)
+
+
+def test_pretrained_settings_need_a_weights_file_and_scratch_does_not(tmp_path):
+    for setting in ("finetune", "lastlayer"):
+        with pytest.raises(WeightsError, match=f"the '{setting}' setting starts from ImageNet"):
+            require_weights(setting, None)
+        require_weights(setting, tmp_path / "VGG_CNN_M_2048.caffemodel")
+    require_weights("scratch", None)

@@ -1,0 +1,154 @@
+"""Training with pycaffe: a small net learns the synthetic classes, runs resume exactly, bad
+starts are refused in one sentence, multi-GPU arithmetic."""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dataclasses import replace
+
+from models.nets.paper_nets import PaperNet, paper_nets
+from models.train.loop import RunConfig, learning_rate, train, write_run
+
+ROOT = Path(__file__).resolve().parents[3]
+TEMPORAL = next(n for n in paper_nets()
+                if n.name == "ucf101_temporal_flow-L5-meansub_scratch_drop0.9")
+# A net at 1/4 width learns the synthetic classes in a few hundred iterations with dropout 0.5;
+# with the paper's 0.9 it needs far more.
+LEARNER = PaperNet("ucf101", replace(TEMPORAL.config, dropout=0.5), "a test")
+
+
+def small_run(store, runs, **changes):
+    fields = dict(net=TEMPORAL, split=1, stores={"ucf101": store}, splits={"ucf101": 1},
+                  runs=runs, method="farneback", iters=300, width=0.25, input_size=48,
+                  batch_size=32, workers=0, display=25, test_interval=100, test_iter=20,
+                  snapshot_every=100)
+    fields.update(changes)
+    return RunConfig(**fields)
+
+
+def metrics(folder):
+    return [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_a_small_temporal_net_learns_the_synthetic_classes_well_above_chance(synthetic_store,
+                                                                             tmp_path):
+    config = small_run(synthetic_store, tmp_path, net=LEARNER)
+    assert train(config) == 300
+    rows = metrics(config.folder)
+    losses = [r["loss"] for r in rows if "loss" in r]
+    accuracy = [r["accuracy"] for r in rows if "accuracy" in r]
+    assert losses[-1] < losses[0]
+    assert accuracy[-1] > 0.25  # 10 classes: chance is 0.1
+    assert (config.folder / "training.png").stat().st_size > 10_000
+    snapshots = sorted(p.name for p in (config.folder / "snapshots").iterdir())
+    assert snapshots[-1].endswith("_iter_300.solverstate")
+
+
+def command(store, runs, *extra):
+    return [sys.executable, "tools/train_net.py", "--net", TEMPORAL.name, "--store",
+            f"ucf101={store}", "--method", "farneback", "--runs", str(runs), "--iters", "60",
+            "--width", "0.125", "--input-size", "48", "--batch-size", "16", "--workers", "1",
+            "--display", "5", "--snapshot-every", "10", "--test-interval", "1000", *extra]
+
+
+def test_killed_and_resumed_reaches_the_uninterrupted_iteration_and_learning_rate(
+        synthetic_store, tmp_path):
+    whole = tmp_path / "whole"
+    assert subprocess.run(command(synthetic_store, whole), cwd=ROOT,
+                          capture_output=True).returncode == 0
+    killed = tmp_path / "killed"
+    process = subprocess.Popen(command(synthetic_store, killed), cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    folder = killed / "ucf101" / f"{TEMPORAL.name}_split1"
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(folder.glob("snapshots/*_iter_20.complete")):
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    reached = max(r["iter"] for r in metrics(folder))
+    assert 20 <= reached < 60
+    result = subprocess.run(command(synthetic_store, killed, "--resume"), cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "resumed from" in result.stderr
+    uninterrupted = {r["iter"]: r["lr"] for r in metrics(whole / "ucf101" / folder.name) if "lr" in r}
+    resumed = {r["iter"]: r["lr"] for r in metrics(folder) if "lr" in r}
+    assert max(resumed) == max(uninterrupted) == 60
+    assert resumed == uninterrupted
+    # The synthetic UCF-101-like store has 10 classes: the head follows the store, not 101.
+    assert "num_output: 10\n" in (folder / "trainval.prototxt").read_text()
+    assert "num_output: 101" not in (folder / "trainval.prototxt").read_text()
+
+
+def test_ctrl_c_snapshots_before_stopping(synthetic_store, tmp_path):
+    process = subprocess.Popen(command(synthetic_store, tmp_path, "--snapshot-every", "1000"),
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    folder = tmp_path / "ucf101" / f"{TEMPORAL.name}_split1"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (folder / "metrics.jsonl").exists():
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0
+    assert "interrupted at iteration" in stderr
+    assert list(folder.glob("snapshots/*.solverstate"))
+
+
+def test_a_cpu_only_caffe_asked_for_gpus_says_how_to_build_the_cuda_one(synthetic_store,
+                                                                         tmp_path):
+    result = subprocess.run(command(synthetic_store, tmp_path, "--gpus", "0,1"), cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("train_net: this Caffe was built CPU-only; build the CUDA "
+                                     "one with `make caffe CUDA=1`, or train on the CPU (no "
+                                     "--gpus).")
+
+
+def test_missing_store_and_weights_are_reported_before_anything_starts(tmp_path):
+    result = subprocess.run(command(tmp_path / "nowhere", tmp_path), cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "no store for ucf101 at" in result.stderr and "make flow DATASET=ucf101" in result.stderr
+    result = subprocess.run([sys.executable, "tools/train_net.py", "--stream", "spatial",
+                             "--setting", "lastlayer", "--runs", str(tmp_path)], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "the 'lastlayer' setting starts from ImageNet weights: pass --weights" in result.stderr
+
+
+def test_an_exploding_loss_stops_the_run_and_names_the_last_good_snapshot(synthetic_store,
+                                                                          tmp_path):
+    result = subprocess.run(command(synthetic_store, tmp_path, "--base-lr", "1e4"), cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
+    assert re.match(r"train_net: the loss became \S+ at iteration \d+; stopped without saving "
+                    r"that state\. The last good snapshot is ", last), last
+    assert "lower the learning rate" in last
+
+
+def test_with_n_gpus_each_process_runs_256_over_n(synthetic_store, tmp_path):
+    for gpus, per_gpu in ((["0"], 256), (["0", "1", "2", "3"], 64)):
+        config = small_run(synthetic_store, tmp_path, gpus=gpus, batch_size=None, width=1.0,
+                           input_size=None)
+        write_run(config)
+        net = (config.folder / "trainval.prototxt").read_text()
+        param_str = net.split("param_str: ")[1].split("\n")[0]
+        assert json.loads(json.loads(param_str))["batch_size"] == per_gpu
+        assert "solver_mode: GPU" in (config.folder / "solver.prototxt").read_text()
+
+
+def test_the_learning_rate_follows_the_papers_steps():
+    from models.nets.solvers import sgd_solver
+    solver = sgd_solver("net", "scratch", "x")
+    assert [learning_rate(solver, i) for i in (0, 49_999, 50_000, 69_999, 70_000, 79_999)] == \
+        pytest.approx([1e-2, 1e-2, 1e-3, 1e-3, 1e-4, 1e-4])

@@ -1,0 +1,91 @@
+"""The layout's rules (README: "Where things live"): the layers point one way (tools -> models ->
+data_prep), no module imports itself round a circle, no tool imports another tool, and the
+tests of the packages never import a tool."""
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("data_prep", "models", "tools")
+LAYER = {"data_prep": 0, "models": 1, "tools": 2}
+SHARED_BENCH_MODULE = "tools.benchlib"  # what the benchmarks share; not a tool itself
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py"))}
+
+
+def imported(path: Path) -> set[str]:
+    """The project modules a file imports anywhere in it (functions' lazy imports included)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
+        for name in names:
+            while name and name not in MODULES:
+                name = name.rpartition(".")[0]
+            if name and name not in PACKAGES:
+                found.add(name)
+    return found
+
+
+GRAPH = {name: imported(path) - {name} for name, path in MODULES.items()}
+
+
+def test_the_walk_sees_the_project():
+    assert len(MODULES) > 50
+    assert "models.nets.cnn_m_2048" in GRAPH["models.train.loop"]
+    assert "data_prep.brox" in GRAPH["data_prep.brox_batch"]
+
+
+@pytest.mark.parametrize("name", sorted(MODULES))
+def test_every_module_imports(name):
+    importlib.import_module(name)
+
+
+def test_no_import_circle():
+    state, path = {}, []
+
+    def visit(node):
+        state[node] = "open"
+        path.append(node)
+        for other in sorted(GRAPH[node]):
+            if state.get(other) == "open":
+                raise AssertionError(" -> ".join(path[path.index(other):] + [other]))
+            if other not in state:
+                visit(other)
+        path.pop()
+        state[node] = "done"
+
+    for name in sorted(GRAPH):
+        if name not in state:
+            visit(name)
+
+
+def test_layers_point_down_only():
+    upward = [f"{a} imports {b}" for a, targets in GRAPH.items() for b in targets
+              if LAYER[b.split(".")[0]] > LAYER[a.split(".")[0]]]
+    assert upward == []
+
+
+def test_no_tool_imports_another_tool():
+    crossing = [f"{a} imports {b}" for a, targets in GRAPH.items() if a.startswith("tools.")
+                for b in targets if b.startswith("tools.") and b != SHARED_BENCH_MODULE]
+    assert crossing == []
+    users = sorted(a for a, targets in GRAPH.items() if SHARED_BENCH_MODULE in targets)
+    assert users and all(a.startswith("tools.bench") for a in users)
+
+
+def test_the_packages_tests_import_no_tool():
+    for package in ("data_prep", "models"):
+        for path in (ROOT / "tests" / package).rglob("*.py"):
+            assert not {m for m in imported(path) if m.startswith("tools")}, path
