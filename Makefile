@@ -1,34 +1,14 @@
 # Two-stream ConvNets (Simonyan & Zisserman, NIPS 2014) in BVLC Caffe.
 # Every target only calls a script or a tool; the work lives in tools/ and the Python packages.
+# `make help` prints the "## " lines below, each target's own description, in this order.
 #
-#   make demo      setup, then the paper in miniature on the embedded synthetic data (about 7
-#                  min on 2 cores) -> runs/demo/report.md, results.json [DEMO=full: paper-sized]
-#   make test      setup, then the test suite
-#   make setup     system packages, .venv/ and Caffe (cached outside the clone)
-#   make prototxt  regenerate prototxt/ and solvers/ (every net and solver of Tables 1-4)
-#   make synthetic  the embedded default data: synthetic UCF-101- and HMDB-51-like datasets
-#   make frames DATASET=ucf101 ROOT=/path [OUT= JOBS= SHARD=i/N]   frames into the store
-#   make flow   DATASET=ucf101 ROOT=/path [METHOD=brox BOUND= BACKWARD=1 JOBS= SHARD=i/N]
-#   make merge  DATASET=ucf101 ROOT=/path  join the shards of a SHARD=i/N run
-#   make eval-spatial | eval-temporal | eval-multitask  DATASET= SPLIT= [SUBSET=test|train
-#        SETTING= NET= GPU=0]   25 x 10 test of the run train-* made
-#        -> runs/scores/{dataset}/{net}_split{k}_{subset}.h5
-#   make eval RUN=runs/{dataset}/{net}_split{k} [SUBSET= GPU=]   the same for any run folder
-#   make fuse DATASET=ucf101 [SVM=1 SPLITS="1 2 3" SPATIAL_NET= TEMPORAL_NET=]   fuse two nets
-#        (default Table 4's: the chosen spatial net and the multi-task temporal net)
-#   make report      the paper's Tables 1-4 beside ours and Figs. 4-6 -> runs/report/report.md
-#   make bench       every benchmark below in one run -> runs/bench/latest.json, README table
-#   make bench-flow  flow speed/accuracy, pipeline overhead, JOBS=2 speed-up, storage
-#   make bench-train input samples/s of the data layers, Caffe CPU img/s, share of sgemm peak
-#   make bench-test  videos/s and crops/s of the 25 x 10 test on the CPU
-#   make train-spatial | train-temporal | train-multitask  DATASET= SPLIT= [SETTING= GPUS=0,1
-#        WEIGHTS=x.caffemodel RESUME=1 | FRESH=1 ITERS= NET=]   train with pycaffe
-#        -> runs/{dataset}/{net}_split{k}/ (a folder holding a run needs RESUME=1 or FRESH=1)
-#
-# ARGS: further flags for the tool a target runs (e.g. ARGS="--runs /scratch/runs").
-# Variables: PYTHON (the Python 3.11 the venv is made from), VENV (default .venv; give a conda
-# env's prefix to build into it instead), CUDA=1 (CUDA build of Caffe), CUDA_ARCH_BIN, CAFFE_SRC
-# (your own Caffe tree), CAFFE_CACHE (build cache), JOBS (compile jobs), PYTEST_ARGS.
+## Two-stream ConvNets (Simonyan & Zisserman, NIPS 2014) in BVLC Caffe. Targets:
+##
+## ARGS: further flags for the tool a target runs (e.g. ARGS="--runs /scratch/runs").
+## Variables: PYTHON (the Python 3.11 the venv is made from), VENV (default .venv; give a conda
+## env's prefix to build into it instead), CUDA=1 (CUDA build of Caffe), CUDA_ARCH_BIN, CAFFE_SRC
+## (your own Caffe tree), CAFFE_CACHE (build cache), JOBS (compile jobs), PYTEST_ARGS.
+##
 
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -53,11 +33,18 @@ EVAL = $(VENV)/bin/python tools/test_net.py --dataset $(DATASET) --split $(SPLIT
 	$(if $(GPU),--gpu $(GPU)) $(ARGS)
 export CAFFE_SRC CAFFE_CACHE JOBS CUDA_ARCH_BIN
 
-.PHONY: help demo bench setup system venv caffe test prototxt synthetic frames flow merge bench-flow bench-train bench-test eval eval-spatial eval-temporal eval-multitask fuse report train-spatial train-temporal train-multitask
+TRAINS = train-spatial train-temporal train-multitask
+EVALS = eval-spatial eval-temporal eval-multitask
+BENCHES = bench-flow bench-train bench-test
 
+.PHONY: help demo bench setup system venv caffe test prototxt synthetic frames flow merge \
+	$(BENCHES) eval $(EVALS) fuse report $(TRAINS)
+
+##   make help      this list
 help:
-	@sed -n '2,31p' Makefile
+	@sed -n 's/^## \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
+##   make setup     system packages, .venv/ and Caffe (cached outside the clone)
 setup: caffe
 
 system:
@@ -73,66 +60,70 @@ endif
 caffe:
 	PYTHON=$(VENV)/bin/python CUDA=$(CUDA) bash tools/build_caffe.sh
 
+##   make test      setup, then the test suite
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
+##   make demo      setup, then the paper in miniature on the embedded synthetic data (about 7
+##                  min on 2 cores) -> runs/demo/report.md, results.json [DEMO=full: paper-sized]
 demo: setup
 	$(VENV)/bin/python tools/demo.py $(if $(filter full,$(DEMO)),--full)
 
-bench: setup
-	$(VENV)/bin/python tools/bench.py
-
+##   make prototxt  regenerate prototxt/ and solvers/ (every net and solver of Tables 1-4)
 prototxt: setup
 	$(VENV)/bin/python tools/make_prototxts.py
 
+##   make synthetic  the embedded default data: synthetic UCF-101- and HMDB-51-like datasets
 synthetic: setup
 	$(VENV)/bin/python tools/make_synthetic.py --out $(SYNTHETIC)
 
+##   make frames DATASET=ucf101 ROOT=/path [OUT= JOBS= SHARD=i/N]   frames into the store
 frames: setup
 	$(EXTRACT)
 
+##   make flow   DATASET=ucf101 ROOT=/path [METHOD=brox BOUND= BACKWARD=1 JOBS= SHARD=i/N]
 flow: setup
 	$(EXTRACT) --method $(METHOD) $(if $(BOUND),--bound $(BOUND)) $(if $(BACKWARD),--backward)
 
+##   make merge  DATASET=ucf101 ROOT=/path  join the shards of a SHARD=i/N run
 merge: setup
 	$(EXTRACT) --merge
 
-bench-flow: setup
-	$(VENV)/bin/python tools/bench_flow.py
+##   make train-spatial | train-temporal | train-multitask  DATASET= SPLIT= [SETTING= GPUS=0,1
+##        WEIGHTS=x.caffemodel RESUME=1 | FRESH=1 ITERS= NET=]   train with pycaffe
+##        -> runs/{dataset}/{net}_split{k}/ (a folder holding a run needs RESUME=1 or FRESH=1)
+$(TRAINS): train-%: setup
+	$(TRAIN) --stream $*
 
-bench-train: setup
-	$(VENV)/bin/python tools/bench_train.py
+##   make eval-spatial | eval-temporal | eval-multitask  DATASET= SPLIT= [SUBSET=test|train
+##        SETTING= NET= GPU=0]   25 x 10 test of the run train-* made
+##        -> runs/scores/{dataset}/{net}_split{k}_{subset}.h5
+$(EVALS): eval-%: setup
+	$(EVAL) --stream $*
 
-bench-test: setup
-	$(VENV)/bin/python tools/bench_test.py
-
-train-spatial: setup
-	$(TRAIN) --stream spatial
-
-train-temporal: setup
-	$(TRAIN) --stream temporal
-
-train-multitask: setup
-	$(TRAIN) --stream multitask
-
+##   make eval RUN=runs/{dataset}/{net}_split{k} [SUBSET= GPU=]   the same for any run folder
 eval: setup
 	$(VENV)/bin/python tools/test_net.py --run $(RUN) --subset $(SUBSET) $(if $(GPU),--gpu $(GPU)) \
 		$(ARGS)
 
-eval-spatial: setup
-	$(EVAL) --stream spatial
-
-eval-temporal: setup
-	$(EVAL) --stream temporal
-
-eval-multitask: setup
-	$(EVAL) --stream multitask
-
+##   make fuse DATASET=ucf101 [SVM=1 SPLITS="1 2 3" SPATIAL_NET= TEMPORAL_NET=]   fuse two nets
+##        (default Table 4's: the chosen spatial net and the multi-task temporal net)
 fuse: setup
 	$(VENV)/bin/python tools/fuse_scores.py --dataset $(DATASET) $(if $(SVM),--svm) \
 		$(if $(SPLITS),--splits $(SPLITS)) \
 		$(if $(SPATIAL_NET),--spatial-net $(SPATIAL_NET)) \
 		$(if $(TEMPORAL_NET),--temporal-net $(TEMPORAL_NET)) $(ARGS)
 
+##   make report      the paper's Tables 1-4 beside ours and Figs. 4-6 -> runs/report/report.md
 report: setup
 	$(VENV)/bin/python tools/report.py $(ARGS)
+
+##   make bench       every benchmark below in one run -> runs/bench/latest.json, README table
+bench: setup
+	$(VENV)/bin/python tools/bench.py
+
+##   make bench-flow  flow speed/accuracy, pipeline overhead, JOBS=2 speed-up, storage
+##   make bench-train input samples/s of the data layers, Caffe CPU img/s, share of sgemm peak
+##   make bench-test  videos/s and crops/s of the 25 x 10 test on the CPU
+$(BENCHES): bench-%: setup
+	$(VENV)/bin/python tools/bench_$*.py
