@@ -11,26 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
-
 from data_prep.synthetic import write_video
+from data_prep.video import read_frames
 
 LISTS = "ucfTrainTestlist"
-
-
-def clip_frames(path: Path) -> list:
-    """Every frame of a clip, as decoded, BGR uint8."""
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise ValueError(f"{path}: OpenCV cannot open it")
-    frames = []
-    while True:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(frame)
-    capture.release()
-    return frames
 
 
 def make_clip_dataset(out: Path, clips: dict[str, Path], segment: int = 24) -> int:
@@ -40,7 +24,7 @@ def make_clip_dataset(out: Path, clips: dict[str, Path], segment: int = 24) -> i
     lists.mkdir(parents=True, exist_ok=True)
     train, test = [], []
     for label, (name, path) in enumerate(sorted(clips.items()), 1):
-        frames = clip_frames(path)
+        frames = read_frames(path, short_side=None)
         pieces = [frames[i:i + segment] for i in range(0, len(frames) - segment + 1, segment)]
         if len(pieces) < 2:
             raise ValueError(f"{path}: {len(frames)} frames make fewer than two segments of "

@@ -28,8 +28,9 @@ def resize_short_side(frame: np.ndarray, short_side: int) -> np.ndarray:
     return cv2.resize(frame, size, interpolation=interpolation)
 
 
-def read_frames(path: Path, short_side: int = SHORT_SIDE) -> list[np.ndarray]:
-    """Every frame of a video, BGR uint8, rescaled; VideoError if it cannot give two."""
+def read_frames(path: Path, short_side: int | None = SHORT_SIDE) -> list[np.ndarray]:
+    """Every frame of a video, BGR uint8, rescaled (short_side None: as decoded); VideoError if
+    it cannot give two."""
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise VideoError(f"{path}: OpenCV cannot open it (missing, unreadable, or not a video)")
@@ -39,7 +40,7 @@ def read_frames(path: Path, short_side: int = SHORT_SIDE) -> list[np.ndarray]:
         ok, frame = capture.read()
         if not ok:
             break
-        frames.append(resize_short_side(frame, short_side))
+        frames.append(frame if short_side is None else resize_short_side(frame, short_side))
     capture.release()
     if len(frames) < 2:
         raise VideoError(f"{path}: decoded {len(frames)} frame(s); optical flow needs at least 2")
