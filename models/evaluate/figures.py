@@ -2,7 +2,6 @@
 (Fig. 6), a temporal net's first-layer filters (Fig. 4), frames with their flow, loss curves."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -13,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402 - the backend is chosen first
 
 from data_prep.middlebury import flow_to_colour  # noqa: E402
 from data_prep.store import FlowReader, FrameReader, read_index  # noqa: E402
+from models.train.run_record import read_metrics  # noqa: E402
 
 
 def draw_figures(run, matrix: np.ndarray, names: list[str], out: Path) -> list[Path]:
@@ -89,9 +89,7 @@ def loss_figure(folders: dict, path: Path) -> Path:
     """The training loss of each run folder (its metrics.jsonl), one curve per key."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for key, folder in folders.items():
-        rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()
-                if line.strip()]
-        steps = [r for r in rows if "loss" in r]
+        steps = [r for r in read_metrics(folder) if "loss" in r]
         ax.plot([r["iter"] for r in steps], [r["loss"] for r in steps], label=key)
     ax.set_xlabel("iteration")
     ax.set_ylabel("training loss")

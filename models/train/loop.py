@@ -21,8 +21,8 @@ import caffe
 from models.input.batches import InputError, check_store_serves
 from models.nets.cnn_m_2048 import cnn_m_2048
 from models.nets.paper_nets import PaperNet
-from models.train.run_record import (claim_folder, latest_snapshot, mark_complete, run_folder,
-                               snapshot_iteration, write_record)
+from models.train.run_record import (METRICS, claim_folder, latest_snapshot, mark_complete,
+                                     read_metrics, run_folder, snapshot_iteration, write_record)
 from models.input.sampling import per_gpu_batch
 from models.nets.solvers import sgd_solver
 from models.nets.weights import load_weights, require_weights
@@ -168,7 +168,7 @@ class Loop:
         self.snapshot_every = config.snapshot_every or 5_000
         self.test_interval = config.test_interval or 1_000
         self.last_snapshot = latest_snapshot(config.folder)
-        self.metrics = config.folder / "metrics.jsonl"
+        self.metrics = config.folder / METRICS
         self.stop_requested = False
 
     def losses(self) -> float:
@@ -346,13 +346,12 @@ def write_config(config: RunConfig, resumed_from: Path | None) -> None:
 
 def plot(folder: Path) -> Path | None:
     """training.png: training loss and held-out accuracy against iterations."""
-    path = folder / "metrics.jsonl"
-    if not path.exists():
+    rows = read_metrics(folder)
+    if rows is None:
         return None
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     fig, loss_ax = plt.subplots(figsize=(8, 4.5))
     steps = [r for r in rows if "loss" in r]
     loss_ax.plot([r["iter"] for r in steps], [r["loss"] for r in steps], color="tab:blue")

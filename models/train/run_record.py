@@ -20,6 +20,7 @@ from pathlib import Path
 from models.nets.cnn_m_2048 import Head, NetConfig
 
 RECORD = "config.json"
+METRICS = "metrics.jsonl"  # a JSON object a line: iter, loss, lr, held-out accuracy
 COMPLETE = ".complete"  # beside {net}_iter_N.solverstate once Caffe has written both files
 # What makes a run this run: a resumed run must be given the same, or its snapshots would be
 # restored into another net or fed other data.
@@ -46,6 +47,14 @@ def latest_snapshot(folder: Path) -> Path | None:
     states = [s for s in (Path(folder) / "snapshots").glob("*_iter_*.solverstate")
               if s.with_suffix(COMPLETE).exists()]
     return max(states, key=snapshot_iteration) if states else None
+
+
+def read_metrics(folder: Path) -> list[dict] | None:
+    """The rows the training loop logged to the folder's metrics.jsonl; None if there is none."""
+    path = Path(folder) / METRICS
+    if not path.exists():
+        return None
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def mark_complete(folder: Path, net: str, iteration: int) -> Path:
@@ -102,7 +111,7 @@ def claim_folder(folder: Path, resume: bool, fresh: bool, identity: dict) -> Non
     folder = Path(folder)
     held = latest_snapshot(folder)
     if fresh:
-        for name in ("snapshots", "metrics.jsonl", "training.png"):
+        for name in ("snapshots", METRICS, "training.png"):
             target = folder / name
             if target.is_dir():
                 shutil.rmtree(target)
