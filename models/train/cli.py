@@ -125,8 +125,8 @@ def run_folder(args) -> Path:
     return run_record.run_folder(args.runs, select_net(args).name, args.dataset, args.split)
 
 
-def train_from_args(args) -> tuple[int, Path]:
-    """Trains the run the flags describe; (the iteration reached, the run folder)."""
+def train_from_args(args) -> int:
+    """Trains the run the flags describe; the iteration reached (logged with the run folder)."""
     config = run_config(args, select_net(args))
     require_space(config.folder, "run folder")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
@@ -134,4 +134,4 @@ def train_from_args(args) -> tuple[int, Path]:
                             config.folder / "train.log", mode="w" if args.fresh else "a")])
     reached = train(config)
     log.info("stopped at iteration %d; run folder %s", reached, config.folder)
-    return reached, config.folder
+    return reached
