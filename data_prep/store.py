@@ -103,9 +103,18 @@ class Store:
             self.env = _READERS[self._key][0]
             _READERS[self._key][1] += 1
             return
-        self.env = lmdb.open(str(self.path), map_size=INITIAL_MAP_SIZE, subdir=True,
-                             readonly=readonly, lock=True, readahead=False,
-                             meminit=False, max_readers=512)
+        try:
+            self.env = lmdb.open(str(self.path), map_size=INITIAL_MAP_SIZE, subdir=True,
+                                 readonly=readonly, lock=True, readahead=False,
+                                 meminit=False, max_readers=512)
+        except lmdb.Error as error:
+            if not readonly:
+                raise
+            # The folder exists but LMDB's data file is missing or still empty: another process
+            # has only begun creating the store.
+            raise StoreError(f"store {self.path} cannot be opened yet ({error}); if an "
+                             "extraction is creating it, wait for its first video, else run "
+                             "`make frames` / `make flow` for this dataset again.") from None
         if readonly:
             _READERS[self._key] = [self.env, 1]
 

@@ -147,3 +147,16 @@ def test_settings_are_recorded_in_the_store_and_the_index(tiny_ucf101, tmp_path)
     assert Store(out / "frames.lmdb", readonly=True).settings() == dict(short_side=48,
                                                                        jpeg_quality=95)
     assert np.isclose(read_index(out, "farneback").counts, 5).all()
+
+
+def test_a_store_folder_lmdb_has_not_filled_yet_is_a_store_error(tmp_path):
+    # What a reader meets while another process has only begun creating the store: the folder,
+    # then an empty data file.
+    folder = tmp_path / "flow-brox.lmdb"
+    folder.mkdir()
+    with pytest.raises(StoreError, match=r"flow-brox\.lmdb cannot be opened yet .*wait for"):
+        Store(folder, readonly=True)
+    (folder / "data.mdb").touch()
+    (folder / "lock.mdb").touch()
+    with pytest.raises(StoreError, match=r"flow-brox\.lmdb cannot be opened yet"):
+        Store(folder, readonly=True)
