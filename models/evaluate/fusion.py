@@ -8,6 +8,7 @@ SVM the same nets' scores of its training videos), and refuses files that disagr
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -111,36 +112,54 @@ def fuse_files(spatial_test, temporal_test, spatial_train=None, temporal_train=N
     return fuse(read_scores(spatial_test), read_scores(temporal_test), *train)
 
 
-def fuse(spatial_test: Scores, temporal_test: Scores, spatial_train: Scores | None = None,
-         temporal_train: Scores | None = None) -> dict:
-    """Accuracy of each stream, of their average, and (given training scores) of the SVM;
-    `nets` names the nets fused."""
+@dataclass
+class Fused:
+    """Each method's scores on the test videos, in the spatial file's video order (the SVM's as
+    one-hot rows of its predictions), their labels and ids, and the SVM's C and convergence."""
+
+    scores: dict[str, np.ndarray]
+    labels: np.ndarray
+    video_ids: list
+    svm_C: float | None = None
+    svm_converged: bool | None = None
+
+
+def fused_scores(spatial_test: Scores, temporal_test: Scores, spatial_train: Scores | None = None,
+                 temporal_train: Scores | None = None) -> Fused:
+    """The two streams, their average and (given training scores) the SVM on the test videos."""
     roles = {"spatial test": spatial_test, "temporal test": temporal_test}
     if spatial_train is not None and temporal_train is not None:
         roles.update({"spatial train": spatial_train, "temporal train": temporal_train})
     check_roles(roles)
-    spatial, temporal, labels, _ = aligned(spatial_test, temporal_test)
-    average = (spatial + temporal) / 2
-    result = {"spatial": accuracy(spatial, labels), "temporal": accuracy(temporal, labels),
-              "average": accuracy(average, labels), "videos": int(len(labels)),
-              "nets": {"spatial": spatial_test.identity.net,
-                       "temporal": temporal_test.identity.net},
-              "mean_class_accuracy": {"spatial": mean_class_accuracy(spatial, labels),
-                                      "temporal": mean_class_accuracy(temporal, labels),
-                                      "average": mean_class_accuracy(average, labels)}}
+    spatial, temporal, labels, ids = aligned(spatial_test, temporal_test)
+    fused = Fused({"spatial": spatial, "temporal": temporal, "average": (spatial + temporal) / 2},
+                  labels, ids)
     if spatial_train is not None and temporal_train is not None:
         train_s, train_t, train_labels, _ = aligned(spatial_train, temporal_train)
         if train_s.shape[1] != spatial.shape[1]:
             raise ScoreError(f"{spatial_train.path} has {train_s.shape[1]} classes but "
                              f"{spatial_test.path} has {spatial.shape[1]}.")
-        svm, c, converged = train_svm(svm_features(train_s, train_t), train_labels)
+        svm, fused.svm_C, fused.svm_converged = train_svm(svm_features(train_s, train_t),
+                                                          train_labels)
         # predict, not argmax of decision_function: with two classes the latter is 1-D.
         predicted = svm.predict(svm_features(spatial, temporal))
-        one_hot = np.eye(spatial.shape[1])[predicted]
-        result["svm"] = accuracy(one_hot, labels)
-        result["svm_C"] = c
-        result["svm_converged"] = converged
-        result["mean_class_accuracy"]["svm"] = mean_class_accuracy(one_hot, labels)
+        fused.scores["svm"] = np.eye(spatial.shape[1])[predicted]
+    return fused
+
+
+def fuse(spatial_test: Scores, temporal_test: Scores, spatial_train: Scores | None = None,
+         temporal_train: Scores | None = None) -> dict:
+    """Accuracy of each stream, of their average, and (given training scores) of the SVM;
+    `nets` names the nets fused."""
+    fused = fused_scores(spatial_test, temporal_test, spatial_train, temporal_train)
+    result = {method: accuracy(scores, fused.labels) for method, scores in fused.scores.items()}
+    result.update({"videos": int(len(fused.labels)),
+                   "nets": {"spatial": spatial_test.identity.net,
+                            "temporal": temporal_test.identity.net},
+                   "mean_class_accuracy": {method: mean_class_accuracy(scores, fused.labels)
+                                           for method, scores in fused.scores.items()}})
+    if "svm" in fused.scores:
+        result["svm_C"], result["svm_converged"] = fused.svm_C, fused.svm_converged
     return result
 
 

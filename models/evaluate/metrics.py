@@ -26,3 +26,14 @@ def confusion(scores: np.ndarray, labels: np.ndarray, classes: int) -> np.ndarra
     test videos is a row of zeros."""
     matrix = confusion_matrix(labels, scores.argmax(1), labels=np.arange(classes)).astype(float)
     return matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
+
+
+def paired_difference(ours: np.ndarray, other: np.ndarray, labels: np.ndarray,
+                      resamples: int = 10000, seed: int = 0) -> tuple[float, float, float]:
+    """Accuracy of `ours` minus that of `other` on the same videos (rows aligned), with the 95%
+    interval of a paired bootstrap: the videos are drawn with replacement `resamples` times and
+    both accuracies measured on each draw. A fixed seed makes the interval the same everywhere."""
+    gain = (ours.argmax(1) == labels).astype(np.float64) - (other.argmax(1) == labels)
+    draws = np.random.default_rng(seed).integers(0, len(gain), size=(resamples, len(gain)))
+    low, high = np.percentile(gain[draws].mean(1), [2.5, 97.5])
+    return float(gain.mean()), float(low), float(high)

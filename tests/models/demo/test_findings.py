@@ -1,25 +1,41 @@
-"""The demo's measures (models/demo/findings.py): each finding compares the numbers it names,
-and a class group's accuracy counts only its videos."""
+"""The demo's measures (models/demo/findings.py): each finding is judged by the paired
+bootstrap interval of its difference, and a class group's accuracy counts only its videos."""
 import numpy as np
 
-from models.demo.findings import findings, group_accuracy
+from models.demo.findings import finding_line, findings, group_accuracy, verdict
 from models.evaluate.score_file import ScoreIdentity, read_scores, write_scores
 
 
-def test_findings_compare_the_numbers_they_name():
-    r = {"spatial": 0.6, "temporal": 0.7, "fusion.average": 0.8, "fusion.svm": 0.65,
-         "temporal_no_mean_subtraction": 0.72, "temporal_L1": 0.5,
-         "spatial.motion_only": 0.5, "temporal.motion_only": 0.9,
-         "spatial.appearance_only": 0.9, "temporal.appearance_only": 0.95}
-    verdicts = {f["claim"]: (f["holds"], f["value"], f["compared_with"]) for f in findings(r)}
-    assert verdicts == {
-        "the temporal stream beats the spatial stream on motion-only classes": (True, 0.9, 0.5),
-        "the spatial stream beats the temporal stream on appearance-only classes":
-            (False, 0.9, 0.95),
-        "fusion by averaging beats each stream alone": (True, 0.8, 0.7),
-        "fusion by SVM beats each stream alone": (False, 0.65, 0.7),
-        "mean flow subtraction helps under camera motion": (False, 0.7, 0.72),
-        "L = 10 stacked flows beat L = 1": (True, 0.7, 0.5)}
+def test_each_finding_is_judged_by_its_paired_interval():
+    labels = np.zeros(40, dtype=int)
+    right, wrong = np.eye(2)
+
+    def scored(n_right):  # the first n_right of the 40 videos right
+        return np.vstack([np.tile(right, (n_right, 1)), np.tile(wrong, (40 - n_right, 1))])
+
+    compared = [("wide margin", scored(36), scored(16), labels),
+                ("two videos", scored(20), scored(18), labels),
+                ("a tie", scored(20), scored(20), labels),
+                ("a loss", scored(10), scored(30), labels)]
+    judged = {f["claim"]: f for f in findings(compared)}
+    assert {claim: f["verdict"] for claim, f in judged.items()} == {
+        "wide margin": "holds", "two videos": "holds within noise", "a tie": "does not hold",
+        "a loss": "does not hold"}
+    wide = judged["wide margin"]
+    assert (wide["value"], wide["compared_with"], wide["difference"], wide["videos"]) == \
+        (0.9, 0.4, 0.5, 40)
+    assert 0.3 < wide["interval"][0] < 0.4 and 0.6 < wide["interval"][1] < 0.7
+    assert judged["two videos"]["interval"][0] == 0.0
+    assert finding_line(wide) == ("wide margin: holds (90.0% vs 40.0%, +50.0 points, 95% "
+                                  f"interval [{100 * wide['interval'][0]:+.1f}, "
+                                  f"{100 * wide['interval'][1]:+.1f}], 40 videos)")
+
+
+def test_verdicts_follow_the_interval_and_the_difference():
+    assert verdict(0.1, 0.01) == "holds"
+    assert verdict(0.1, 0.0) == "holds within noise"
+    assert verdict(0.0, -0.05) == "does not hold"
+    assert verdict(-0.1, -0.2) == "does not hold"
 
 
 def test_group_accuracy_counts_only_the_groups_videos(tmp_path):
