@@ -12,7 +12,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from models.demo.pipeline import run_demo
+from models.demo.kernels import pin_kernels
+
+PINNED = pin_kernels()  # before anything loads OpenBLAS: the demo's own and its child processes'
+
+from models.demo.pipeline import run_demo  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -22,7 +26,9 @@ def main(argv=None) -> int:
     size.add_argument("--full", action="store_true", help="the paper-sized nets (hours on a CPU)")
     size.add_argument("--tiny", action="store_true", help="seconds a stage, for the test suite")
     parser.add_argument("--fresh", action="store_true", help="delete OUT first")
-    return run_demo(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    print(f"demo: {PINNED}", flush=True)
+    return run_demo(args)
 
 
 if __name__ == "__main__":
