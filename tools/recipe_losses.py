@@ -17,6 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from models.nets.cnn_m_2048 import INITIALISATIONS
 from models.train.recipe import recipe_losses
 
 
@@ -27,6 +28,8 @@ def main(argv=None) -> int:
     parser.add_argument("--input-size", type=int, default=224)
     parser.add_argument("--short-side", type=int, default=256)
     parser.add_argument("--width", type=float, default=1.0)
+    parser.add_argument("--init", choices=sorted(INITIALISATIONS), default="gaussian",
+                        help="the prototxts' gaussian, or he (the demo's small nets)")
     parser.add_argument("--net", action="append", help="a net by name (default: all of them)")
     parser.add_argument("--work", type=Path, default=Path("runs/recipe"))
     try:

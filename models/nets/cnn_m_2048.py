@@ -44,10 +44,23 @@ IGNORE_LABEL = -1
 DEPLOY_BATCH = 10
 
 # ---- Choices the paper leaves open, in one place (SPEC section 5) ---------------------------
-# He et al. (2015) initialisation keeps the variance of ReLU activations constant through the
-# seven weight layers, so nets trained from scratch start learning without a warm-up; the paper
-# does not say how it initialised.
-WEIGHT_FILLER = dict(type="msra")
+# The paper does not say how it initialised. Two schemes, by name (NetConfig.init); measured on
+# real footage with tools/recipe_losses.py (prototxt/README.md, "Weight initialisation"):
+# - "gaussian", every prototxt's: Caffe's reference AlexNet/CaffeNet, as Krizhevsky [15] and the
+#   Caffe-trained CNN-M of Chatfield et al.: weights N(0, 0.01), fc6/fc7 N(0, 0.005), biases 0.1
+#   on conv2, conv4, conv5, fc6, fc7. At the paper's size it starts at ln(C) and stays stable
+#   at lr 1e-2. He fillers there gave conv5 activations about 12 (the input's 0-255 scale kept
+#   through the layers): the first step moved fc8 by 35%, the loss went 2.1, 58, 26, ... NaN.
+# - "he": He et al. (2015) on the convolutions, N(0, 0.005) on fc6/fc7, biases 0. For nets
+#   shrunk to the demo's size (48-px crops, half width), where the fixed small Gaussians make the
+#   signal vanish: the demo's spatial net sat at ln(C) for all of its 300 iterations.
+REFERENCE_BIASED = ("conv2", "conv4", "conv5", "fc6", "fc7")
+INITIALISATIONS = {
+    "gaussian": dict(conv=dict(type="gaussian", std=0.01), fc=dict(type="gaussian", std=0.005),
+                     bias=dict(type="constant", value=0.1), biased=REFERENCE_BIASED),
+    "he": dict(conv=dict(type="msra"), fc=dict(type="gaussian", std=0.005),
+               bias=dict(type="constant", value=0), biased=()),
+}
 # The classifier starts small, as in Krizhevsky's and the Model Zoo's nets.
 CLASSIFIER_FILLER = dict(type="gaussian", std=0.01)
 BIAS_FILLER = dict(type="constant", value=0)
@@ -91,6 +104,7 @@ class NetConfig:
         are part of the single head's classes.
     input_size, width: 224 and 1.0 are the paper's; smaller values give the same net, scaled
         down, for tests and the demo.
+    init: the weight initialisation, a key of INITIALISATIONS ("he" for nets shrunk small).
     batch_size: the total batch; the training tool divides it among GPUs.
     """
 
@@ -105,6 +119,7 @@ class NetConfig:
     input_size: int = INPUT_SIZE
     width: float = 1.0
     batch_size: int = BATCH_SIZE
+    init: str = "gaussian"
 
     def __post_init__(self):
         checks = [
@@ -112,6 +127,7 @@ class NetConfig:
             (self.setting in SETTINGS, f"setting must be one of {SETTINGS}"),
             (self.stacking in STACKINGS, f"stacking must be one of {STACKINGS}"),
             (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
+            (self.init in INITIALISATIONS, f"init must be one of {tuple(INITIALISATIONS)}"),
             (len(self.heads) in (1, 2), "a net has one head, or two for multi-task"),
             (self.new_length >= 1, "new_length must be at least 1"),
             # Below 48 pixels pool5 has no output left (Caffe would abort building the net).
@@ -193,13 +209,18 @@ def add_trunk(n: caffe.NetSpec, config: NetConfig, deploy: bool):
     A deploy net has no learning parameters, fillers or dropouts (Caffe's dropout is the
     identity at test time), so one deploy net serves every setting and dropout ratio.
     """
-    learning = {} if deploy else dict(
-        param=FROZEN if config.setting == "lastlayer" else LEARNED,
-        weight_filler=WEIGHT_FILLER, bias_filler=BIAS_FILLER)
+    init = INITIALISATIONS[config.init]
+
+    def learning(layer: str):
+        if deploy:
+            return {}
+        return dict(param=FROZEN if config.setting == "lastlayer" else LEARNED,
+                    weight_filler=init["fc" if layer.startswith("fc") else "conv"],
+                    bias_filler=init["bias"] if layer in init["biased"] else BIAS_FILLER)
     top = n.data
     for name, filters, kernel, stride, pad in CONV_LAYERS:
         n[name] = L.Convolution(top, num_output=scaled(filters, config.width), kernel_size=kernel,
-                                stride=stride, pad=pad, **learning)
+                                stride=stride, pad=pad, **learning(name))
         n[f"relu{name[-1]}"] = L.ReLU(n[name], in_place=True)
         top = n[name]
         if name in NORMALISED_AFTER and (name != "conv2" or config.norm2):
@@ -207,7 +228,8 @@ def add_trunk(n: caffe.NetSpec, config: NetConfig, deploy: bool):
         if name in POOLED_AFTER:
             top = n[POOLED_AFTER[name]] = L.Pooling(top, **POOL)
     for name, outputs in FC_LAYERS:
-        n[name] = L.InnerProduct(top, num_output=scaled(outputs, config.width), **learning)
+        n[name] = L.InnerProduct(top, num_output=scaled(outputs, config.width),
+                                 **learning(name))
         n[f"relu{name[-1]}"] = L.ReLU(n[name], in_place=True)
         if not deploy:
             n[f"drop{name[-1]}"] = L.Dropout(n[name], dropout_ratio=config.dropout, in_place=True)

@@ -11,7 +11,7 @@ from data_prep.datasets import READERS as DATASETS
 from data_prep.store import require_space
 from models.input.batches import store_classes
 from models.nets.cli import add_net_arguments, select_net
-from models.nets.cnn_m_2048 import Head
+from models.nets.cnn_m_2048 import INITIALISATIONS, Head
 from models.nets.paper_nets import PaperNet
 from models.train import run_record
 from models.train.loop import RunConfig, train
@@ -39,6 +39,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                        help="delete the run folder's snapshots and metrics and start over")
     parser.add_argument("--iters", type=int, help="scale the paper's schedule to N iterations")
     parser.add_argument("--width", type=float, default=1.0, help="channel width factor")
+    parser.add_argument("--init", choices=sorted(INITIALISATIONS), default="gaussian",
+                        help="weight initialisation: gaussian (Caffe's reference nets, the "
+                        "prototxts'), or he for nets shrunk to the demo's size")
     parser.add_argument("--input-size", type=int, help="crop size (default 224)")
     parser.add_argument("--batch-size", type=int, help="total batch (default 256)")
     parser.add_argument("--workers", type=int, default=2, help="data worker processes per GPU")
@@ -111,7 +114,7 @@ def run_config(args, net: PaperNet) -> RunConfig:
     splits.update({d: "all" for d in borrowed})
     return RunConfig(net=net, split=args.split, stores=stores, splits=splits, runs=args.runs,
                      gpus=[g for g in args.gpus.split(",") if g], weights=args.weights,
-                     method=args.method, iters=args.iters, width=args.width,
+                     method=args.method, iters=args.iters, width=args.width, init=args.init,
                      input_size=args.input_size, batch_size=args.batch_size,
                      workers=args.workers, seed=args.seed, snapshot_every=args.snapshot_every,
                      test_interval=args.test_interval, test_iter=args.test_iter,

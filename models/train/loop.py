@@ -56,6 +56,7 @@ class RunConfig:
     method: str = "brox"
     iters: int | None = None  # the paper's schedule, scaled to this many iterations
     width: float = 1.0
+    init: str = "gaussian"  # NetConfig.init: "he" for nets shrunk to the demo's size
     input_size: int | None = None
     batch_size: int | None = None  # total over GPUs; default the paper's 256
     workers: int = 2
@@ -132,7 +133,8 @@ def write_run(config: RunConfig, start_iter: int = 0) -> tuple[Path, object]:
     gpus = max(1, len(config.gpus))
     net_config = config.net.config
     total = config.batch_size or net_config.batch_size
-    net_config = replace(net_config, width=config.width, batch_size=per_gpu_batch(total, gpus),
+    net_config = replace(net_config, width=config.width, init=config.init,
+                         batch_size=per_gpu_batch(total, gpus),
                          input_size=config.input_size or net_config.input_size)
     proto = cnn_m_2048(net_config, "trainval")
     proto.name = config.net.name

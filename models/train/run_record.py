@@ -24,8 +24,8 @@ METRICS = "metrics.jsonl"  # a JSON object a line: iter, loss, lr, held-out accu
 COMPLETE = ".complete"  # beside {net}_iter_N.solverstate once Caffe has written both files
 # What makes a run this run: a resumed run must be given the same, or its snapshots would be
 # restored into another net or fed other data.
-IDENTITY = ("net", "dataset", "split", "stores", "splits", "method", "width", "input_size",
-            "batch_size", "seed", "borrowed_class_names")
+IDENTITY = ("net", "dataset", "split", "stores", "splits", "method", "width", "init",
+            "input_size", "batch_size", "seed", "borrowed_class_names")
 
 
 class RunError(Exception):
@@ -100,7 +100,8 @@ def read_record(folder: Path) -> RunRecord:
     net = dict(raw["net_config"])
     net["heads"] = tuple(Head(**h) for h in net["heads"])
     config = NetConfig(**{f.name: net[f.name] for f in fields(NetConfig) if f.name in net})
-    config = replace(config, width=raw["width"], input_size=raw["input_size"] or config.input_size)
+    config = replace(config, width=raw["width"], input_size=raw["input_size"] or config.input_size,
+                     init=raw.get("init", config.init))
     return RunRecord(Path(folder), raw["net"], raw["dataset"], int(raw["split"]), config,
                      raw["stores"], raw["splits"], raw["method"])
 

