@@ -45,15 +45,15 @@ def clip_store(tmp_path_factory):
                                   "ucf101_temporal_flow-L10-meansub_scratch_drop0.9"])
 def test_the_paper_s_learning_rate_is_stable_from_scratch_on_real_frames(clip_store, tmp_path,
                                                                          name, init):
-    # Half width, 48-px crops, batch 32, the solver's lr 1e-2. He fillers up to fc7 (this
-    # project's first choice) started the spatial net at 5 x ln 3 here and reached NaN within a
-    # dozen steps. At this size the prototxts' Gaussians hold the loss at ln 3 (their signal
-    # vanishes in so small a net); the demo's "he" scheme also learns.
+    # Half width, 48-px crops, batch 32, the solver's lr 1e-2. At this size the prototxts'
+    # Gaussians hold the loss at ln 3 without a spike (their signal vanishes in so small a net);
+    # the demo's "he" starts higher (He fillers keep the input's scale) and must learn.
     sizes = SimpleNamespace(work=tmp_path, width=0.5, input_size=48, batch_size=32, init=init)
     config = replace(clip_config(name, sizes, clip_store), method="farneback", workers=0)
     losses, crashed = isolated_losses(config, 40, tmp_path / "losses.txt")
     assert not crashed and len(losses) == 40 and all(map(math.isfinite, losses))
-    assert 0.9 * LN_3 < losses[0] < 1.2 * LN_3
-    assert max(losses) < 1.5 * LN_3
-    if init == "he":
-        assert sum(losses[-5:]) / 5 < 0.99 * losses[0]
+    if init == "gaussian":
+        assert 0.9 * LN_3 < losses[0] < 1.2 * LN_3
+        assert max(losses) < 1.5 * LN_3
+    else:
+        assert sum(losses[-5:]) / 5 < 0.8 * losses[0]
