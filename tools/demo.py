@@ -14,10 +14,6 @@ from pathlib import Path
 
 from models.demo.kernels import pin_kernels
 
-PINNED = pin_kernels()  # before anything loads OpenBLAS: the demo's own and its child processes'
-
-from models.demo.pipeline import run_demo  # noqa: E402
-
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -27,7 +23,9 @@ def main(argv=None) -> int:
     size.add_argument("--tiny", action="store_true", help="seconds a stage, for the test suite")
     parser.add_argument("--fresh", action="store_true", help="delete OUT first")
     args = parser.parse_args(argv)
-    print(f"demo: {PINNED}", flush=True)
+    # Before anything loads OpenBLAS: the demo's own process and, by inheritance, its tools'.
+    print(f"demo: {pin_kernels()}", flush=True)
+    from models.demo.pipeline import run_demo
     return run_demo(args)
 
 
