@@ -115,11 +115,10 @@ def fuse_files(spatial_test, temporal_test, spatial_train=None, temporal_train=N
 @dataclass
 class Fused:
     """Each method's scores on the test videos, in the spatial file's video order (the SVM's as
-    one-hot rows of its predictions), their labels and ids, and the SVM's C and convergence."""
+    one-hot rows of its predictions), their labels, and the SVM's C and convergence."""
 
     scores: dict[str, np.ndarray]
     labels: np.ndarray
-    video_ids: list
     svm_C: float | None = None
     svm_converged: bool | None = None
 
@@ -131,9 +130,9 @@ def fused_scores(spatial_test: Scores, temporal_test: Scores, spatial_train: Sco
     if spatial_train is not None and temporal_train is not None:
         roles.update({"spatial train": spatial_train, "temporal train": temporal_train})
     check_roles(roles)
-    spatial, temporal, labels, ids = aligned(spatial_test, temporal_test)
+    spatial, temporal, labels, _ = aligned(spatial_test, temporal_test)
     fused = Fused({"spatial": spatial, "temporal": temporal, "average": (spatial + temporal) / 2},
-                  labels, ids)
+                  labels)
     if spatial_train is not None and temporal_train is not None:
         train_s, train_t, train_labels, _ = aligned(spatial_train, temporal_train)
         if train_s.shape[1] != spatial.shape[1]:

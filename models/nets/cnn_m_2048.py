@@ -49,8 +49,9 @@ DEPLOY_BATCH = 10
 # - "gaussian", every prototxt's: Caffe's reference AlexNet/CaffeNet, as Krizhevsky [15] and the
 #   Caffe-trained CNN-M of Chatfield et al.: weights N(0, 0.01), fc6/fc7 N(0, 0.005), biases 0.1
 #   on conv2, conv4, conv5, fc6, fc7. At the paper's size it starts at ln(C) and stays stable
-#   at lr 1e-2. He fillers there gave conv5 activations about 12 (the input's 0-255 scale kept
-#   through the layers): the first step moved fc8 by 35%, the loss went 2.1, 58, 26, ... NaN.
+#   at lr 1e-2. He fillers there keep the input's 0-255 scale through the layers (conv5
+#   activations about 12): with He on conv1-fc7 the loss went 13.7, 53.6, 56.0, 62.1, NaN; with
+#   He on the convolutions only the first step moved fc8 by 35% and the loss went 2.1, 58, 26.
 # - "he": He et al. (2015) on conv1-fc7, biases 0. For nets shrunk to the demo's size (48-px
 #   crops, half width), where the fixed small Gaussians make the signal vanish: the demo's
 #   spatial net sat at ln(C) for all of its 300 iterations. (He on the convolutions with

@@ -72,8 +72,8 @@ def clip_config(name: str, args, store: Path) -> RunConfig:
     net = with_store_classes(net, {"ucf101": store})  # C = 3 outputs, not UCF-101's 101
     return RunConfig(net=net, split=1, stores={"ucf101": store}, splits={"ucf101": 1},
                      runs=args.work / "runs", width=args.width, init=args.init,
-                     input_size=args.input_size,
-                     batch_size=args.batch_size, workers=1, fresh=True)
+                     input_size=args.input_size, batch_size=args.batch_size, workers=1,
+                     fresh=True)
 
 
 def isolated_losses(config: RunConfig, iterations: int, path: Path) -> tuple[list[float], bool]:
