@@ -1,7 +1,7 @@
 """The demo's numbers the same on any x86-64 machine with AVX2: OpenBLAS (Caffe's system copy
 and the wheels' copies alike) picks its kernels, and with them the order of every sum, from the
 CPU it runs on, and SGD amplifies the last-bit differences into other accuracies. The demo pins
-the kernel that every AVX2 machine can run, and the thread count.
+the kernel that every AVX2 machine can run, and one BLAS thread on every machine.
 
     pin_kernels()  # before numpy, OpenCV or Caffe is imported; child processes inherit it
 
@@ -14,8 +14,12 @@ import sys
 from pathlib import Path
 
 # Haswell: OpenBLAS's AVX2 + FMA kernels and blocking. The thread count is fixed too, as the
-# split of small products among threads can change their sums.
-PINS = {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_NUM_THREADS": "2"}
+# split of a product among threads can change its sums (the demo's temporal net, 90 iterations:
+# loss 2.0472 on 1 thread, 2.0473 on 2). One thread, as every machine has it, and faster here:
+# Caffe's CPU convolution multiplies one image at a time, products too small to share (2 cores:
+# 6.6 iterations/s on 1 thread, 3.1 on 2; scoring 1.6 ms a crop, 3.7 on 2).
+KERNEL = {"OPENBLAS_CORETYPE": "Haswell"}
+THREADS = {"OPENBLAS_NUM_THREADS": "1"}
 NEEDED_FLAGS = {"avx2", "fma"}
 LOADED_TOO_EARLY = ("numpy", "cv2", "caffe")
 
@@ -32,17 +36,18 @@ def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
 
 
 def pin_kernels(flags: set[str] | None = None) -> str:
-    """Sets PINS in the environment where the CPU can run them; returns what was done, in
-    words, for the demo's log."""
+    """Sets THREADS in the environment, and KERNEL where the CPU can run it; returns what was
+    done, in words, for the demo's log."""
     early = [m for m in LOADED_TOO_EARLY if m in sys.modules]
     if early:
         raise RuntimeError(f"pin_kernels() must run before {', '.join(early)} is imported")
     flags = cpu_flags() if flags is None else flags
+    os.environ.update(THREADS)
     missing = NEEDED_FLAGS - flags
     if missing:
-        return (f"this CPU lacks {', '.join(sorted(missing))}: OpenBLAS keeps its own kernel, "
-                "so this demo's figures may differ from the README's in the last videos")
-    os.environ.update(PINS)
-    return (f"OpenBLAS pinned to its {PINS['OPENBLAS_CORETYPE']} (AVX2) kernels and "
-            f"{PINS['OPENBLAS_NUM_THREADS']} threads, so that results.json is the same on any "
-            "x86-64 machine with AVX2")
+        return (f"this CPU lacks {', '.join(sorted(missing))}: OpenBLAS keeps its own kernel "
+                "(on 1 thread), so this demo's figures may differ from the README's in the last "
+                "videos")
+    os.environ.update(KERNEL)
+    return (f"OpenBLAS pinned to its {KERNEL['OPENBLAS_CORETYPE']} (AVX2) kernels and 1 thread, "
+            "so that results.json is the same on any x86-64 machine with AVX2")

@@ -100,8 +100,8 @@ class Demo:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.step = 0
         self.env = dict(os.environ, GLOG_minloglevel="2")
-        # Two cores: one data worker and one BLAS thread, not four threads fighting over two.
-        self.env.setdefault("OPENBLAS_NUM_THREADS", str(max(1, (os.cpu_count() or 2) - 1)))
+        # One BLAS thread, as tools/demo.py pins it (models/demo/kernels.py), if run otherwise.
+        self.env.setdefault("OPENBLAS_NUM_THREADS", "1")
 
     def say(self, message: str) -> None:
         print(f"demo: {message}", flush=True)
