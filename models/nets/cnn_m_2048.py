@@ -56,12 +56,17 @@ DEPLOY_BATCH = 10
 #   crops, half width), where the fixed small Gaussians make the signal vanish: the demo's
 #   spatial net sat at ln(C) for all of its 300 iterations. (He on the convolutions with
 #   N(0, 0.005) on fc6/fc7 left the demo's temporal net at 32.5%, against 75% with He on all.)
+#   He's derivation assumes inputs of unit scale: flow is in pixels, but RGB is 0-255 minus the
+#   mean (rms about 60), which kept every activation 60 times too large, so the spatial net's
+#   loss spiked to 4-6 in its first 50 steps and, in some runs, came out of it with whole
+#   classes lost (40% against 70%). So a spatial net trained from scratch under "he" takes its
+#   input times RGB_SCALE, a Power layer in the net itself (train and deploy alike).
 REFERENCE_BIASED = ("conv2", "conv4", "conv5", "fc6", "fc7")
 INITIALISATIONS = {
     "gaussian": dict(conv=dict(type="gaussian", std=0.01), fc=dict(type="gaussian", std=0.005),
                      bias=dict(type="constant", value=0.1), biased=REFERENCE_BIASED),
     "he": dict(conv=dict(type="msra"), fc=dict(type="msra"),
-               bias=dict(type="constant", value=0), biased=()),
+               bias=dict(type="constant", value=0), biased=(), rgb_scale=1 / 64),
 }
 # The classifier starts small, as in Krizhevsky's and the Model Zoo's nets.
 CLASSIFIER_FILLER = dict(type="gaussian", std=0.01)
@@ -220,6 +225,8 @@ def add_trunk(n: caffe.NetSpec, config: NetConfig, deploy: bool):
                     weight_filler=init["fc" if layer.startswith("fc") else "conv"],
                     bias_filler=init["bias"] if layer in init["biased"] else BIAS_FILLER)
     top = n.data
+    if config.stream == "spatial" and config.setting == "scratch" and init.get("rgb_scale"):
+        top = n.data_scaled = L.Power(n.data, power_param=dict(scale=init["rgb_scale"]))
     for name, filters, kernel, stride, pad in CONV_LAYERS:
         n[name] = L.Convolution(top, num_output=scaled(filters, config.width), kernel_size=kernel,
                                 stride=stride, pad=pad, **learning(name))

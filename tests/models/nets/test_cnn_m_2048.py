@@ -182,3 +182,28 @@ def test_caffe_time_runs_each_trainval_net_with_a_stand_in_data_layer(proto, cha
     assert "Average Forward-Backward" in result.stderr
     assert f"Top shape: 2 {channels} 224 224" in result.stderr
     assert "Top shape: 2 512 6 6" in result.stderr  # pool5
+
+
+@pytest.mark.parametrize("stream, init, setting, scaled", [
+    ("spatial", "he", "scratch", True),  # RGB in 0-255 would break He's unit-scale assumption
+    ("spatial", "gaussian", "scratch", False),  # the paper nets' prototxts: as the paper feeds
+    ("spatial", "he", "finetune", False),  # pre-trained conv1 expects 0-255
+    ("temporal", "he", "scratch", False),  # flow is in pixels already
+])
+def test_a_spatial_net_from_scratch_under_he_takes_its_rgb_input_at_1_64(
+        stream, init, setting, scaled, write_proto):
+    config = NetConfig(stream=stream, heads=(Head("ucf101", 5),), init=init, setting=setting,
+                       input_size=48, width=0.25, new_length=1 if stream == "spatial" else 2)
+    proto = cnn_m_2048(config, "deploy")
+    assert [layer.type for layer in proto.layer[:2]] == \
+        ["Input", "Power" if scaled else "Convolution"]
+    net = caffe.Net(str(write_proto(proto)), caffe.TEST)
+    rng = np.random.default_rng(0)
+    net.blobs["data"].data[...] = rng.uniform(-120, 130, net.blobs["data"].data.shape)
+    weights, bias = (rng.normal(0, 0.01, p.data.shape) for p in net.params["conv1"])
+    net.params["conv1"][0].data[...], net.params["conv1"][1].data[...] = weights, bias
+    net.forward()
+    x = net.blobs["data"].data[0, :, :7, :7] * (1 / 64 if scaled else 1)  # conv1's first window
+    expected = np.maximum((weights * x).sum((1, 2, 3)) + bias, 0)  # conv1 with its ReLU
+    np.testing.assert_allclose(net.blobs["conv1"].data[0, :, 0, 0], expected, rtol=1e-4,
+                               atol=1e-5)
