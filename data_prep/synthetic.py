@@ -6,11 +6,12 @@ every later stage runs the code path of the real data. The classes are built so 
 claims can be seen in them:
 
 - motion-only pairs: same appearance (object, colours, textures, background), different motion
-  (sliding vs shrinking, spinning vs zooming, up-down vs side-to-side, zoom in vs out): the
+  (sliding vs lurching, spinning vs zooming, up-down vs side-to-side, zoom in vs out): the
   spatial stream cannot separate them. No pair is a mirror image of the other (leftwards vs
   rightwards, clockwise vs anticlockwise): training flips clips horizontally (Sect. 3.1), which
   would turn one class of such a pair into the other, as it never does to a real action class;
-- appearance-only pairs: same motion, different appearance: the temporal stream cannot;
+- appearance-only pairs: same motion, same object shape and kind of background texture,
+  different colours: their flow is alike, so the temporal stream cannot separate them;
 - every clip has random global camera motion (a pan plus jitter), so mean flow subtraction
   matters;
 - the two datasets share some classes and differ in others, as UCF-101 and HMDB-51 do.
@@ -30,9 +31,9 @@ FRAME_SIZE = (120, 160)  # height, width
 FRAMES = 24
 FPS = 25
 FOURCC = "MJPG"
-CAMERA_PAN = 1.5  # px/frame, uniform in [-CAMERA_PAN, CAMERA_PAN] per axis and clip
+CAMERA_PAN = 2.0  # px/frame, uniform in [-CAMERA_PAN, CAMERA_PAN] per axis and clip
 CAMERA_JITTER = 0.4  # px, per frame and axis
-UCF_GROUPS = 8  # UCF-101's g01..g25, scaled down; clips of a group share a background
+UCF_GROUPS = 8  # UCF-101's g01..g25, scaled down; clips of a group share a scene
 UCF_TEST_GROUP_PERIOD = 4  # split k tests the groups g with (g - 1) % 4 == k - 1
 
 # Appearance: object shape, object colour (BGR), background texture, background colours.
@@ -41,12 +42,12 @@ APPEARANCES = {
     "yellow_square": ("square", (30, 220, 230), "noise", ((150, 80, 40), (230, 160, 110))),
     "magenta_triangle": ("triangle", (200, 40, 200), "checker", ((90, 90, 90), (170, 170, 170))),
     "red_box": ("square", (50, 50, 200), "noise", ((60, 60, 60), (140, 140, 140))),
-    "blue_disc": ("disc", (210, 90, 30), "checker", ((40, 130, 170), (110, 200, 230))),
+    "blue_box": ("square", (210, 90, 30), "noise", ((40, 130, 170), (110, 200, 230))),
     "green_square": ("square", (60, 200, 60), "stripes", ((120, 60, 120), (200, 140, 200))),
-    "purple_disc": ("disc", (160, 40, 120), "noise", ((40, 160, 160), (140, 230, 230))),
+    "purple_square": ("square", (160, 40, 120), "stripes", ((40, 160, 160), (140, 230, 230))),
     "white_ring": ("ring", (235, 235, 235), "noise", ((30, 30, 60), (90, 90, 140))),
     "teal_triangle": ("triangle", (160, 160, 20), "stripes", ((40, 90, 150), (110, 170, 220))),
-    "brown_square": ("square", (30, 70, 140), "checker", ((150, 150, 40), (220, 220, 120))),
+    "brown_triangle": ("triangle", (30, 70, 140), "stripes", ((150, 150, 40), (220, 220, 120))),
 }
 # Motion of the object in the world, per frame t: translation (px), rotation (deg), scale.
 MOTIONS = {
@@ -59,6 +60,10 @@ MOTIONS = {
     "orbit": dict(orbit=14.0),
     "zoom_in": dict(zoom=(0.7, 1.5)),
     "zoom_out": dict(zoom=(1.5, 0.7)),
+    # "left" that surges and all but stops every PERIOD frames: one flow field of either is a
+    # sideways shift of a few pixels, only a run of fields shows the rhythm. Both travel as
+    # far, so where the object is in a frame says nothing of which it is.
+    "lurch": dict(velocity=(-2.0, 0.0), oscillate=(4.0, 0.0)),
     "wave": dict(velocity=(1.5, 0.0), oscillate=(0.0, 8.0)),
 }
 PERIOD = 12  # frames of one oscillation or orbit
@@ -73,25 +78,25 @@ class SyntheticClass:
 
 UCF_CLASSES = [
     SyntheticClass("SlideSideways", "red_disc", "left"),
-    SyntheticClass("ShrinkDisc", "red_disc", "zoom_out"),
+    SyntheticClass("LurchSideways", "red_disc", "lurch"),
     SyntheticClass("Spin", "yellow_square", "clockwise"),
     SyntheticClass("ZoomSquare", "yellow_square", "zoom_in"),
     SyntheticClass("BounceVertical", "magenta_triangle", "vertical"),
     SyntheticClass("SwingHorizontal", "magenta_triangle", "horizontal"),
     SyntheticClass("RedBoxRise", "red_box", "up"),
-    SyntheticClass("BlueDiscRise", "blue_disc", "up"),
+    SyntheticClass("BlueBoxRise", "blue_box", "up"),
     SyntheticClass("GreenOrbit", "green_square", "orbit"),
-    SyntheticClass("PurpleOrbit", "purple_disc", "orbit"),
+    SyntheticClass("PurpleOrbit", "purple_square", "orbit"),
 ]
 HMDB_CLASSES = [
     SyntheticClass("slide_sideways", "red_disc", "left"),
     SyntheticClass("spin", "yellow_square", "clockwise"),
     SyntheticClass("red_box_rise", "red_box", "up"),
-    SyntheticClass("blue_disc_rise", "blue_disc", "up"),
+    SyntheticClass("blue_box_rise", "blue_box", "up"),
     SyntheticClass("zoom_in", "white_ring", "zoom_in"),
     SyntheticClass("zoom_out", "white_ring", "zoom_out"),
     SyntheticClass("teal_wave", "teal_triangle", "wave"),
-    SyntheticClass("brown_wave", "brown_square", "wave"),
+    SyntheticClass("brown_wave", "brown_triangle", "wave"),
 ]
 
 
@@ -162,27 +167,32 @@ def trajectory(motion: dict, frames: int, rng):
     return offset, rotation, scale
 
 
-def render_clip(cls: SyntheticClass, rng, background_rng, frames: int = FRAMES,
+def render_clip(cls: SyntheticClass, rng, scene_rng, frames: int = FRAMES,
                 frame_size=FRAME_SIZE) -> list[np.ndarray]:
+    """One clip. `scene_rng` draws what the clips of a scene share (UCF-101's groups): the
+    background, the object's colour, size and texture, the lighting; `rng` draws the clip's
+    own: the motion's speed and phase, the camera, where the object starts, sensor noise."""
     height, width = frame_size
     shape, colour, bg_kind, bg_colours = APPEARANCES[cls.appearance]
-    jitter = rng.uniform(0.85, 1.15, 3)
+    jitter = scene_rng.uniform(0.85, 1.15, 3)
     colour = np.clip(np.float32(colour) * jitter, 0, 255)
-    size = int(rng.integers(22, 31))
-    obj, mask = sprite(shape, colour, size, rng)
+    size = int(scene_rng.integers(22, 31))
+    obj, mask = sprite(shape, colour, size, scene_rng)
+    brightness = scene_rng.uniform(0.9, 1.1)
+    # Room for the farthest pan: the same background, whatever this clip's camera does.
+    margin = int(np.ceil(CAMERA_PAN * (frames - 1) + 5 * CAMERA_JITTER)) + 2
+    background = texture(bg_kind, (height + 2 * margin, width + 2 * margin), bg_colours,
+                         scene_rng)
     offset, rotation, scale = trajectory(MOTIONS[cls.motion], frames, rng)
     camera = np.outer(np.arange(frames), rng.uniform(-CAMERA_PAN, CAMERA_PAN, 2)) \
-        + rng.normal(0, CAMERA_JITTER, (frames, 2))
-    margin = int(np.ceil(np.abs(camera).max())) + 2
-    background = texture(bg_kind, (height + 2 * margin, width + 2 * margin), bg_colours,
-                         background_rng)
+        + np.clip(rng.normal(0, CAMERA_JITTER, (frames, 2)), -5 * CAMERA_JITTER,
+                  5 * CAMERA_JITTER)
     # The start point keeps the object's whole path on screen inside the frame.
     on_screen = offset - camera
     reach = size * max(scale.max(), 1.0) / 2 + 2
     low = reach - on_screen.min(0)
     high = np.array([width, height]) - reach - on_screen.max(0)
     start = rng.uniform(np.minimum(low, high), np.maximum(low, high))
-    brightness = rng.uniform(0.9, 1.1)
     clip = []
     for t in range(frames):
         cam = camera[t]
@@ -232,11 +242,14 @@ def make_ucf_like(root: Path, config: SyntheticConfig) -> int:
     clips = []
     for label, cls in enumerate(UCF_CLASSES, 1):
         for group in range(1, config.ucf_groups + 1):
-            background_seed = rng.integers(1 << 31)
+            # A group is one scene (background, object, lighting), and the two classes of a
+            # motion-only pair share their groups' scenes: a scene of their own would let the
+            # spatial net learn "this stripe angle, this shade of red is SlideSideways" from one
+            # frame, and be confidently wrong on the test groups' new scenes.
+            scene = [config.seed, 101, list(APPEARANCES).index(cls.appearance), group]
             for c in range(1, config.ucf_clips_per_group + 1):
                 clip = f"{cls.name}/v_{cls.name}_g{group:02d}_c{c:02d}.avi"
-                frames = render_clip(cls, rng, np.random.default_rng(background_seed),
-                                     config.frames)
+                frames = render_clip(cls, rng, np.random.default_rng(scene), config.frames)
                 write_video(root / "UCF-101" / clip, frames)
                 clips.append((clip, label, group))
     for k in (1, 2, 3):

@@ -43,14 +43,14 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
 def test_metadata_names_the_motion_only_and_appearance_only_pairs(tmp_path):
     make_synthetic(tmp_path, SMALL)
     ucf = json.loads((tmp_path / "ucf101/synthetic.json").read_text())
-    assert ucf["groups"]["motion_only"] == [["SlideSideways", "ShrinkDisc"],
+    assert ucf["groups"]["motion_only"] == [["SlideSideways", "LurchSideways"],
                                             ["Spin", "ZoomSquare"],
                                             ["BounceVertical", "SwingHorizontal"]]
-    assert ucf["groups"]["appearance_only"] == [["RedBoxRise", "BlueDiscRise"],
+    assert ucf["groups"]["appearance_only"] == [["RedBoxRise", "BlueBoxRise"],
                                                 ["GreenOrbit", "PurpleOrbit"]]
     hmdb = json.loads((tmp_path / "hmdb51/synthetic.json").read_text())
     assert hmdb["groups"]["motion_only"] == [["zoom_in", "zoom_out"]]
-    assert hmdb["groups"]["appearance_only"] == [["red_box_rise", "blue_disc_rise"],
+    assert hmdb["groups"]["appearance_only"] == [["red_box_rise", "blue_box_rise"],
                                                  ["teal_wave", "brown_wave"]]
     for meta in (ucf, hmdb):  # a class is in one kind of group at most
         kinds = [{c for pair in meta["groups"][k] for c in pair} for k in meta["groups"]]
