@@ -60,7 +60,8 @@ DEPLOY_BATCH = 10
 #   mean (rms about 60), which kept every activation 60 times too large, so the spatial net's
 #   loss spiked to 4-6 in its first 50 steps and, in some runs, came out of it with whole
 #   classes lost (40% against 70%). So a spatial net trained from scratch under "he" takes its
-#   input times RGB_SCALE, a Power layer in the net itself (train and deploy alike).
+#   input times the scheme's rgb_scale (1/64), a Power layer in the net itself (train and
+#   deploy alike).
 REFERENCE_BIASED = ("conv2", "conv4", "conv5", "fc6", "fc7")
 INITIALISATIONS = {
     "gaussian": dict(conv=dict(type="gaussian", std=0.01), fc=dict(type="gaussian", std=0.005),
