@@ -10,6 +10,7 @@ OUT/report.md (tables and figures) and OUT/results.json.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from data_prep.synthetic import SyntheticConfig, make_synthetic
 from models.demo.findings import finding_line, measure, percent
+from models.demo.kernels import THREADS
 from models.demo.summary import write_report
 from models.evaluate.score_file import named_path, read_scores
 from models.train.cli import add_train_arguments, run_folder
@@ -101,10 +103,9 @@ class Demo:
         self.synthetic, self.stores = out / "synthetic", out / "stores"
         self.runs, self.scores, self.logs = out / "runs", out / "scores", out / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
-        self.step = 0
-        self.env = dict(os.environ, GLOG_minloglevel="2")
-        # One BLAS thread, as tools/demo.py pins it (models/demo/kernels.py), if run otherwise.
-        self.env.setdefault("OPENBLAS_NUM_THREADS", "1")
+        self.steps = itertools.count(1)  # stages run in two threads: next() hands out each once
+        # The pinned thread count (models/demo/kernels.py) also where tools/demo.py did not pin.
+        self.env = {**THREADS, **os.environ, "GLOG_minloglevel": "2"}
 
     def say(self, message: str) -> None:
         print(f"demo: {message}", flush=True)
@@ -112,8 +113,7 @@ class Demo:
     def tool(self, name: str, args: list, log: str) -> None:
         """Runs tools/{name}.py; its output goes to logs/{log}.log, its last lines to the
         screen if it fails."""
-        self.step += 1
-        step, start = self.step, time.perf_counter()
+        step, start = next(self.steps), time.perf_counter()
         path = self.logs / f"{log}.log"
         with open(path, "w") as handle:
             code = subprocess.call([sys.executable, str(ROOT / "tools" / f"{name}.py"),
