@@ -6,8 +6,10 @@ every later stage runs the code path of the real data. The classes are built so 
 claims can be seen in them:
 
 - motion-only pairs: same appearance (object, colours, textures, background), different motion
-  (sliding vs lurching, spinning vs zooming, up-down vs side-to-side, zoom in vs out): the
-  spatial stream cannot separate them. No pair is a mirror image of the other (leftwards vs
+  (shaking sideways turning back every frame vs every second frame, spinning vs zooming,
+  up-down vs side-to-side, zoom in vs out): the spatial stream cannot separate them, and the
+  first pair's one flow field is alike too (a sideways shift of a few pixels either way), so
+  only a stack of fields (L > 1) tells them apart. No pair is a mirror image of the other (leftwards vs
   rightwards, clockwise vs anticlockwise): training flips clips horizontally (Sect. 3.1), which
   would turn one class of such a pair into the other, as it never does to a real action class;
 - appearance-only pairs: same motion, same object shape and kind of background texture,
@@ -60,10 +62,11 @@ MOTIONS = {
     "orbit": dict(orbit=14.0),
     "zoom_in": dict(zoom=(0.7, 1.5)),
     "zoom_out": dict(zoom=(1.5, 0.7)),
-    # "left" that surges and all but stops every PERIOD frames: one flow field of either is a
-    # sideways shift of a few pixels, only a run of fields shows the rhythm. Both travel as
-    # far, so where the object is in a frame says nothing of which it is.
-    "lurch": dict(velocity=(-2.0, 0.0), oscillate=(4.0, 0.0)),
+    # A step of `shake` px every frame, turning back every `turn_every` frames: one flow field
+    # of either is the same sideways shift, left or right as often; only a run of fields shows
+    # the rhythm. Neither drifts, so where the object is says nothing of which it is.
+    "shiver": dict(shake=(4.0, 0.0), turn_every=1),
+    "shuffle": dict(shake=(4.0, 0.0), turn_every=2),
     "wave": dict(velocity=(1.5, 0.0), oscillate=(0.0, 8.0)),
 }
 PERIOD = 12  # frames of one oscillation or orbit
@@ -77,8 +80,8 @@ class SyntheticClass:
 
 
 UCF_CLASSES = [
-    SyntheticClass("SlideSideways", "red_disc", "left"),
-    SyntheticClass("LurchSideways", "red_disc", "lurch"),
+    SyntheticClass("ShiverSideways", "red_disc", "shiver"),
+    SyntheticClass("ShuffleSideways", "red_disc", "shuffle"),
     SyntheticClass("Spin", "yellow_square", "clockwise"),
     SyntheticClass("ZoomSquare", "yellow_square", "zoom_in"),
     SyntheticClass("BounceVertical", "magenta_triangle", "vertical"),
@@ -161,6 +164,11 @@ def trajectory(motion: dict, frames: int, rng):
     if "orbit" in motion:
         angle = 2 * np.pi * t / PERIOD + phase
         offset += motion["orbit"] * np.stack([np.cos(angle), np.sin(angle)], 1)
+    if "shake" in motion:
+        every = motion["turn_every"]
+        first = int(phase / (2 * np.pi) * 2 * every)  # where in its rhythm the clip starts
+        steps = np.where((np.arange(frames - 1) + first) // every % 2 == 0, 1.0, -1.0)
+        offset[1:] += np.outer(np.cumsum(steps), motion["shake"]) * speed
     rotation = motion.get("spin", 0.0) * speed * t
     start, end = motion.get("zoom", (1.0, 1.0))
     scale = start + (end - start) * t / max(frames - 1, 1)
@@ -244,7 +252,7 @@ def make_ucf_like(root: Path, config: SyntheticConfig) -> int:
         for group in range(1, config.ucf_groups + 1):
             # A group is one scene (background, object, lighting), and the two classes of a
             # motion-only pair share their groups' scenes: a scene of their own would let the
-            # spatial net learn "this stripe angle, this shade of red is SlideSideways" from one
+            # spatial net learn "this stripe angle, this shade of red is ShiverSideways" from one
             # frame, and be confidently wrong on the test groups' new scenes.
             scene = [config.seed, 101, list(APPEARANCES).index(cls.appearance), group]
             for c in range(1, config.ucf_clips_per_group + 1):

@@ -26,7 +26,7 @@ def test_both_datasets_read_back_through_the_official_readers(tmp_path):
     hmdb = read_dataset("hmdb51", tmp_path / "hmdb51")
     assert hmdb.classes == sorted(c.name for c in HMDB_CLASSES)
     assert len(hmdb.splits[1]["test"]) == 8 and len(hmdb.splits[1]["train"]) == 24
-    frames = read_frames(ucf.videos["SlideSideways/v_SlideSideways_g01_c01.avi"].path, 120)
+    frames = read_frames(ucf.videos["ShiverSideways/v_ShiverSideways_g01_c01.avi"].path, 120)
     assert len(frames) == 5 and frames[0].shape == (120, 160, 3)
 
 
@@ -36,14 +36,14 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     make_synthetic(tmp_path / "c", SyntheticConfig(4, 1, 4, 5))
     assert digest(tmp_path / "a") == digest(tmp_path / "b")
     a, c = digest(tmp_path / "a"), digest(tmp_path / "c")
-    clip = "ucf101/UCF-101/SlideSideways/v_SlideSideways_g01_c01.avi"
+    clip = "ucf101/UCF-101/ShiverSideways/v_ShiverSideways_g01_c01.avi"
     assert a[clip] != c[clip]
 
 
 def test_metadata_names_the_motion_only_and_appearance_only_pairs(tmp_path):
     make_synthetic(tmp_path, SMALL)
     ucf = json.loads((tmp_path / "ucf101/synthetic.json").read_text())
-    assert ucf["groups"]["motion_only"] == [["SlideSideways", "LurchSideways"],
+    assert ucf["groups"]["motion_only"] == [["ShiverSideways", "ShuffleSideways"],
                                             ["Spin", "ZoomSquare"],
                                             ["BounceVertical", "SwingHorizontal"]]
     assert ucf["groups"]["appearance_only"] == [["RedBoxRise", "BlueBoxRise"],
@@ -57,7 +57,23 @@ def test_metadata_names_the_motion_only_and_appearance_only_pairs(tmp_path):
         assert not kinds[0] & kinds[1]
     shared = {(c.appearance, c.motion) for c in UCF_CLASSES} & \
         {(c.appearance, c.motion) for c in HMDB_CLASSES}
-    assert len(shared) == 4  # classes both datasets have, as UCF-101 and HMDB-51 share some
+    assert len(shared) == 3  # classes both datasets have, as UCF-101 and HMDB-51 share some
+
+
+def test_the_shaking_pair_differs_only_in_when_it_turns_back():
+    # One flow field of ShiverSideways and of ShuffleSideways is the same sideways step (an L = 1
+    # net cannot tell them apart); a stack of them shows the turns: every frame, every second.
+    rng = lambda: np.random.default_rng(7)  # noqa: E731 - same speed and phase for both
+    steps = {m: np.diff(trajectory(MOTIONS[m], 13, rng())[0], axis=0)
+             for m in ("shiver", "shuffle")}
+    for s in steps.values():
+        assert np.allclose(np.abs(s[:, 0]), np.abs(steps["shiver"][0, 0])) and not s[:, 1].any()
+        assert 3.2 <= np.abs(s[0, 0]) <= 4.8
+    turns = {m: np.flatnonzero(np.sign(s[1:, 0]) != np.sign(s[:-1, 0])) + 1
+             for m, s in steps.items()}
+    assert turns["shiver"].tolist() == list(range(1, 12))
+    assert np.diff(turns["shuffle"]).tolist() == [2] * (len(turns["shuffle"]) - 1)
+    assert len(turns["shuffle"]) in (5, 6)
 
 
 def mirror_invariant(motion: dict) -> dict:
