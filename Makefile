@@ -64,7 +64,7 @@ caffe:
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
-##   make demo      setup, then the paper in miniature on the embedded synthetic data (about 7
+##   make demo      setup, then the paper in miniature on the embedded synthetic data (about 6
 ##                  min on 2 cores) -> runs/demo/report.md, results.json [DEMO=full: paper-sized]
 demo: setup
 	$(VENV)/bin/python tools/demo.py $(if $(filter full,$(DEMO)),--full)
