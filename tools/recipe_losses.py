@@ -14,11 +14,15 @@ minutes a net at the paper's size on a CPU.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from models.nets.cnn_m_2048 import INITIALISATIONS
-from models.train.recipe import recipe_losses
+# Caffe's net set-up on stderr, a page a net, would bury the losses; glog reads this when
+# libcaffe loads (below), and the nets' own processes inherit it.
+os.environ.setdefault("GLOG_minloglevel", "2")
+from models.nets.cnn_m_2048 import INITIALISATIONS  # noqa: E402
+from models.train.recipe import recipe_losses  # noqa: E402
 
 
 def main(argv=None) -> int:
