@@ -72,6 +72,27 @@ def test_a_spike_that_collapses_to_chance_is_not_called_a_fall(losses, said):
     assert trend(losses, 3) == said
 
 
+def test_the_multi_task_net_learns_from_the_clips_with_both_heads(clip_store, tmp_path):
+    # Its loss is the sum of two heads' losses: chance is 2 ln C, and the line says so.
+    sizes = SimpleNamespace(work=tmp_path, width=0.125, input_size=48, batch_size=8,
+                            init="gaussian")
+    config = replace(clip_config("multitask_temporal_flow-L10-meansub_scratch_drop0.9", sizes,
+                                 clip_store), method="farneback", workers=0)
+    assert [(h.name, h.num_classes) for h in config.net.config.heads] == [("hmdb51", 3),
+                                                                          ("ucf101", 3)]
+    assert config.splits == {"hmdb51": "all", "ucf101": 1}
+    losses, crashed = isolated_losses(config, 2, tmp_path / "losses.txt")
+    assert not crashed and len(losses) == 2
+    assert 0.9 * 2 * LN_3 < losses[0] < 1.2 * 2 * LN_3
+    line = verdict("m", losses, crashed, 3, heads=2)
+    assert line.startswith(f"m: first {losses[0]:.2f} ({losses[0] / 2 / LN_3:.1f} x 2 ln C), ")
+
+
+def test_a_multi_task_loss_twice_ln_c_is_chance_not_a_spike():
+    assert trend([1.0, 3.0, 2.2, 2.2], 3) == "spikes"
+    assert trend([1.0, 3.0, 2.2, 2.2], 3, heads=2) == "rises"
+
+
 def test_the_line_gives_the_first_loss_against_ln_c_the_peak_and_every_loss():
     line = verdict("ucf101_spatial_scratch_drop0.5", [1.95, 28.35, 8.07, 1.08], False, 3)
     assert line == ("ucf101_spatial_scratch_drop0.5: first 1.95 (1.8 x ln C), spikes, "
