@@ -79,9 +79,11 @@ def shard_of(videos: list[Video], shard: tuple[int, int] | None) -> list[Video]:
     return [v for k, v in enumerate(videos) if k % n == i - 1]
 
 
-def video_records(video: Video, config: ExtractConfig, needs: tuple[bool, bool, bool]):
+def video_records(video: Video, config: ExtractConfig, needs: tuple[bool, bool, bool],
+                  method=None):
     """Everything one video puts into the stores; runs in a worker process. needs: (frames,
-    flow, backward flow alone for a video whose forward flow is stored)."""
+    flow, backward flow alone for a video whose forward flow is stored); `method`: config's
+    flow method already made (one that reports its progress, say)."""
     need_frames, need_flow, need_backward = needs
     frames = read_frames(video.path, config.short_side)
     height, width = frames[0].shape[:2]
@@ -93,7 +95,7 @@ def video_records(video: Video, config: ExtractConfig, needs: tuple[bool, bool, 
         result["frames"] = ({frame_key(video.id, i): encode_jpeg(f, FRAME_QUALITY)
                              for i, f in enumerate(frames)}, frame_meta)
     if need_flow or need_backward:
-        method, gray = flow_method(config.method), [to_gray(f) for f in frames]
+        method, gray = method or flow_method(config.method), [to_gray(f) for f in frames]
         if need_flow:
             result["flow"] = flow_records(video.id, gray, method, config, frame_meta)
         else:

@@ -314,6 +314,16 @@ def inferred_settings(store: Store) -> dict | None:
             "backward": "backward_ranges" in meta}
 
 
+def stored_settings(folder: Path, method: str | None = None) -> dict:
+    """The settings a store folder's frames (`method` None) or `method` flow were made with."""
+    path = Path(folder) / ("frames.lmdb" if method is None else f"flow-{method}.lmdb")
+    with Store(path, readonly=True) as store:
+        settings = store.settings() or inferred_settings(store)
+    if settings is None:
+        raise StoreError(f"store {path} holds no video yet; extract the dataset first.")
+    return settings
+
+
 def index_classes(index) -> list[str]:
     """The class names an open index.h5 lists, in label order."""
     return [c.decode() if isinstance(c, bytes) else str(c) for c in index.attrs["classes"]]

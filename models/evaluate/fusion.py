@@ -105,6 +105,27 @@ def train_svm(features: np.ndarray, labels: np.ndarray, seed: int = 0):
     return best, c, converged
 
 
+def svm_weights(svm, C: float) -> dict:
+    """A trained SVM as JSON holds it (a model bundle's fusion_svm.json): what `svm_decision`
+    needs, never a pickle."""
+    return {"C": C, "labels": svm.classes_.tolist(), "coef": svm.coef_.tolist(),
+            "intercept": svm.intercept_.tolist(),
+            "features": "the L2-normalised spatial softmax scores, then the temporal ones"}
+
+
+def svm_decision(weights: dict, spatial: np.ndarray, temporal: np.ndarray,
+                 num_classes: int) -> np.ndarray:
+    """[N, C] the SVM's score of each class (`svm_weights`' SVM predicts the largest); a class it
+    never saw in training scores -inf."""
+    features = svm_features(np.atleast_2d(spatial), np.atleast_2d(temporal))
+    decision = features @ np.float64(weights["coef"]).T + np.float64(weights["intercept"])
+    if decision.shape[1] == 1:  # two classes: one hyperplane, its sign the class
+        decision = np.hstack([-decision, decision])
+    scores = np.full((len(features), num_classes), -np.inf)
+    scores[:, weights["labels"]] = decision
+    return scores
+
+
 def fuse_files(spatial_test, temporal_test, spatial_train=None, temporal_train=None) -> dict:
     """`fuse` on score files; the SVM only when both training files are given."""
     train = (read_scores(spatial_train), read_scores(temporal_train)) \
@@ -115,12 +136,14 @@ def fuse_files(spatial_test, temporal_test, spatial_train=None, temporal_train=N
 @dataclass
 class Fused:
     """Each method's scores on the test videos, in the spatial file's video order (the SVM's as
-    one-hot rows of its predictions), their labels, and the SVM's C and convergence."""
+    one-hot rows of its predictions), their labels, and the SVM's C, convergence and weights
+    (`svm_weights`)."""
 
     scores: dict[str, np.ndarray]
     labels: np.ndarray
     svm_C: float | None = None
     svm_converged: bool | None = None
+    svm: dict | None = None
 
 
 def fused_scores(spatial_test: Scores, temporal_test: Scores, spatial_train: Scores | None = None,
@@ -140,6 +163,7 @@ def fused_scores(spatial_test: Scores, temporal_test: Scores, spatial_train: Sco
                              f"{spatial_test.path} has {spatial.shape[1]}.")
         svm, fused.svm_C, fused.svm_converged = train_svm(svm_features(train_s, train_t),
                                                           train_labels)
+        fused.svm = svm_weights(svm, fused.svm_C)
         # predict, not argmax of decision_function: with two classes the latter is 1-D.
         predicted = svm.predict(svm_features(spatial, temporal))
         fused.scores["svm"] = np.eye(spatial.shape[1])[predicted]

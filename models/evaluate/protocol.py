@@ -43,8 +43,9 @@ def video_inputs(reader, video: str, flow_count: int, config, size: int) -> np.n
     return np.stack(inputs)
 
 
-def video_score(net, inputs: np.ndarray, output: str, batch: int) -> np.ndarray:
-    """The mean softmax over a video's inputs, run through the deploy net in batches."""
+def video_score(net, inputs: np.ndarray, output: str, batch: int, done=None) -> np.ndarray:
+    """The mean softmax over a video's inputs, run through the deploy net in batches;
+    `done(n)`, if given, is told of each batch of n inputs (a progress bar)."""
     total = None
     for start in range(0, len(inputs), batch):
         chunk = inputs[start:start + batch]
@@ -52,4 +53,20 @@ def video_score(net, inputs: np.ndarray, output: str, batch: int) -> np.ndarray:
         net.blobs["data"].data[...] = chunk
         probs = net.forward()[output].sum(0)
         total = probs if total is None else total + probs
+        if done is not None:
+            done(len(chunk))
     return (total / len(inputs)).astype(np.float32)
+
+
+def output_blob(config, dataset: str) -> str:
+    """The deploy net's softmax over `dataset`'s classes (a multi-task net has one a head)."""
+    return "prob" if len(config.heads) == 1 else f"prob_{dataset}"
+
+
+def own_classes(scores: np.ndarray, count: int) -> np.ndarray:
+    """Scores over the dataset's own `count` classes: Table 2's borrowed classes (after them in
+    the head) dropped, the rest renormalised."""
+    if scores.shape[-1] == count:
+        return scores
+    own = scores[..., :count]
+    return own / own.sum(-1, keepdims=True)

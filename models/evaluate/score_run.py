@@ -16,7 +16,7 @@ from tqdm import tqdm
 import caffe
 from data_prep.store import CorruptRecord, FlowReader, FrameReader, StoreError, require_space
 from models.evaluate.metrics import accuracy
-from models.evaluate.protocol import video_inputs, video_score
+from models.evaluate.protocol import output_blob, own_classes, video_inputs, video_score
 from models.evaluate.score_file import PartialScores, ScoreError, ScoreIdentity, read_identity, \
     score_path, write_scores
 from models.input.batches import InputError, check_store_serves
@@ -93,7 +93,7 @@ def score_videos(net, record, partial: PartialScores, videos, batch: int, quiet:
     config, dataset = record.net_config, record.dataset
     reader = FlowReader(record.store, record.method) if config.stream == "temporal" else \
         FrameReader(record.store)
-    output = "prob" if len(config.heads) == 1 else f"prob_{dataset}"
+    output = output_blob(config, dataset)
     corrupt = []
     todo = [v for v in videos if v[0] not in partial.done]
     for video, _, count in tqdm(todo, unit="video", desc=partial.identity.name, disable=quiet):
@@ -129,11 +129,8 @@ def score_run(args) -> int:
               f"scored are kept in {partial.path}: redo those videos' stores, then run again.",
               file=sys.stderr)
         return 1
-    scores = np.stack([partial.done[v] for v, _, _ in videos])
-    if scores.shape[1] > len(classes):
-        # Table 2's borrowed classes: the test is over the dataset's own classes, renormalised.
-        own = scores[:, :len(classes)]
-        scores = own / own.sum(1, keepdims=True)
+    # Table 2's borrowed classes: the test is over the dataset's own classes.
+    scores = own_classes(np.stack([partial.done[v] for v, _, _ in videos]), len(classes))
     labels = np.array([label for _, label, _ in videos])
     write_scores(path, scores, labels, [v for v, _, _ in videos], identity, classes, weights)
     partial.path.unlink()

@@ -8,7 +8,7 @@ per dataset (`fc8_ucf101`) so that they start fresh.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import caffe
 from caffe import layers as L
@@ -269,6 +269,12 @@ def add_heads(n: caffe.NetSpec, config: NetConfig, phase: str, fc7) -> None:
         else:
             n[f"loss{suffix}"] = L.SoftmaxWithLoss(fc8, n[label])
             n[f"accuracy{suffix}"] = L.Accuracy(fc8, n[label], include=test_only)
+
+
+def net_config_from(raw: dict) -> NetConfig:
+    """A NetConfig from its dict as JSON holds it (a run's record, a model bundle's)."""
+    raw = dict(raw, heads=tuple(Head(**h) for h in raw["heads"]))
+    return NetConfig(**{f.name: raw[f.name] for f in fields(NetConfig) if f.name in raw})
 
 
 def cnn_m_2048(config: NetConfig, phase: str = "trainval", source: str = "python"):

@@ -14,10 +14,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from models.nets.cnn_m_2048 import Head, NetConfig
+from models.nets.cnn_m_2048 import NetConfig, net_config_from
 
 RECORD = "config.json"
 METRICS = "metrics.jsonl"  # a JSON object a line: iter, loss, lr, held-out accuracy
@@ -97,9 +97,7 @@ def read_record(folder: Path) -> RunRecord:
     if not path.is_file():
         raise RunError(f"{folder} has no {RECORD}; give a folder that tools/train_net.py made.")
     raw = json.loads(path.read_text())
-    net = dict(raw["net_config"])
-    net["heads"] = tuple(Head(**h) for h in net["heads"])
-    config = NetConfig(**{f.name: net[f.name] for f in fields(NetConfig) if f.name in net})
+    config = net_config_from(raw["net_config"])
     config = replace(config, width=raw["width"], input_size=raw["input_size"] or config.input_size,
                      init=raw.get("init", config.init))
     return RunRecord(Path(folder), raw["net"], raw["dataset"], int(raw["split"]), config,
