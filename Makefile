@@ -35,10 +35,10 @@ export CAFFE_SRC CAFFE_CACHE JOBS CUDA_ARCH_BIN
 
 TRAINS = train-spatial train-temporal train-multitask
 EVALS = eval-spatial eval-temporal eval-multitask
-BENCHES = bench-flow bench-train bench-test
+BENCHES = bench-flow bench-train bench-test bench-classify
 
 .PHONY: help demo bench setup system venv caffe test prototxt synthetic frames flow merge \
-	$(BENCHES) eval $(EVALS) fuse report $(TRAINS)
+	$(BENCHES) eval $(EVALS) fuse export classify report $(TRAINS)
 
 ##   make help      this list
 help:
@@ -114,6 +114,19 @@ fuse: setup
 		$(if $(SPATIAL_NET),--spatial-net $(SPATIAL_NET)) \
 		$(if $(TEMPORAL_NET),--temporal-net $(TEMPORAL_NET)) $(ARGS)
 
+##   make export RUN=runs/{dataset}/{net}_split{k} [RUN_TEMPORAL=... FUSION=svm OUT=]   a
+##        trained model as a Caffe Model Zoo bundle -> runs/bundles/{dataset}_split{k}_{nets}_{fusion}
+export: setup
+	$(VENV)/bin/python tools/export_model.py --run $(RUN) \
+		$(if $(RUN_TEMPORAL),--run $(RUN_TEMPORAL)) $(if $(FUSION),--fusion $(FUSION)) \
+		$(if $(OUT),--out $(OUT)) $(ARGS)
+
+##   make classify VIDEO=clip.mp4 MODEL=runs/bundles/NAME [GPU=0 FIGURE=out.png]   top 5
+##        classes of a video, flow computed with the model's own settings
+classify: setup
+	$(VENV)/bin/python tools/classify_video.py $(VIDEO) --model $(MODEL) \
+		$(if $(GPU),--gpu $(GPU)) $(if $(FIGURE),--figure $(FIGURE)) $(ARGS)
+
 ##   make report      the paper's Tables 1-4 beside ours and Figs. 4-6 -> runs/report/report.md
 report: setup
 	$(VENV)/bin/python tools/report.py $(ARGS)
@@ -125,5 +138,6 @@ bench: setup
 ##   make bench-flow  flow speed/accuracy, pipeline overhead, JOBS=2 speed-up, storage
 ##   make bench-train input samples/s of the data layers, Caffe CPU img/s, share of sgemm peak
 ##   make bench-test  videos/s and crops/s of the 25 x 10 test on the CPU
+##   make bench-classify  seconds to classify a 10-second clip on the CPU, flow included
 $(BENCHES): bench-%: setup
 	$(VENV)/bin/python tools/bench_$*.py

@@ -34,3 +34,13 @@ def test_pattern_rules_pass_the_stream_and_the_bench_name():
     assert make("-n", "train-multitask", "DATASET=hmdb51").rstrip().endswith("--stream multitask")
     assert make("-n", "eval-spatial").rstrip().endswith("--subset test     --stream spatial")
     assert make("-n", "bench-train").rstrip().endswith("tools/bench_train.py")
+
+
+def test_export_and_classify_pass_both_runs_and_the_model():
+    def commands(*args):  # the recipes, continued lines joined, spaces collapsed
+        return " ".join(make("-n", *args).replace("\\\n", " ").split())
+    export = commands("export", "RUN=runs/a", "RUN_TEMPORAL=runs/b", "FUSION=svm")
+    assert export.endswith("tools/export_model.py --run runs/a --run runs/b --fusion svm")
+    classify = commands("classify", "VIDEO=clip.mp4", "MODEL=runs/bundles/m", "FIGURE=f.png")
+    assert classify.endswith("tools/classify_video.py clip.mp4 --model runs/bundles/m "
+                             "--figure f.png")

@@ -1,8 +1,8 @@
 """Every benchmark in one run: flow (bench_flow.py), training input and Caffe (bench_train.py),
-testing (bench_test.py). Writes runs/bench/latest.json and the README's summary table, each
-figure beside its target or anchor.
+testing (bench_test.py), classifying a clip (bench_classify.py). Writes runs/bench/latest.json
+and the README's summary table, each figure beside its target or anchor.
 
-    python tools/bench.py [--skip flow,train,test]   # a skipped one's last results are reused
+    python tools/bench.py [--skip flow,train,test,classify]   # a skipped one's last results are reused
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import time
 from tools.benchlib import (BENCH_DIR, PAPER_BROX_PAIRS_PER_S, PAPER_VOLUMES_PER_S,
                            TARGET_TEMPORAL_SAMPLES_PER_S, TARGETS, ROOT, machine, update_readme)
 
-BENCHES = ("flow", "train", "test")
+BENCHES = ("flow", "train", "test", "classify")
 
 
 def row(name: str, value: str, anchor: str) -> str:
@@ -27,7 +27,7 @@ def mark(ok: bool) -> str:
 
 
 def summary(r: dict) -> str:
-    m, f, t, s = r["machine"], r["flow"]["flow"], r["train"], r["test"]
+    m, f, t, s, c = r["machine"], r["flow"]["flow"], r["train"], r["test"], r["classify"]
     brox, storage = f["brox"], f["storage"]
     rows = [
         f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores ({m['system']}), by "
@@ -66,13 +66,15 @@ def summary(r: dict) -> str:
         row("test.videos_per_s", f"{s['test.videos_per_s']:.3f}",
             f"25 frames x 10 crops, temporal net, CPU: UCF-101 split 1's 3,783 test videos take "
             f"{3783 / s['test.videos_per_s'] / 3600:.0f} h"),
+        row("classify.seconds_per_10s_clip", f"{c['classify.seconds_per_10s_clip']:.0f} s",
+            "both streams, 25 x 10 crops each, Brox flow included, CPU"),
     ]
     return "\n".join(rows)
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--skip", default="", help="comma-separated: flow, train, test")
+    parser.add_argument("--skip", default="", help="comma-separated: flow, train, test, classify")
     args = parser.parse_args(argv)
     skip = {s for s in args.skip.split(",") if s}
     if skip - set(BENCHES):

@@ -1,0 +1,170 @@
+"""Trained runs into a model bundle (models/bundle/bundle.py): what tools/export_model.py does.
+
+Each stream comes from its run's record (net, settings, stores) and weights (default the last
+snapshot); the extraction settings from the stores it was trained on; the accuracy from the score
+files tools/test_net.py wrote for exactly these weights; the SVM from the training videos' score
+files, trained as tools/fuse_scores.py trains it.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from data_prep.store import read_index, stored_settings
+from models.bundle.bundle import Bundle, BundleError, Stream, sha1_of, write_bundle
+from models.bundle.readme import readme_body, stream_body
+from models.evaluate.fusion import fused_scores
+from models.evaluate.metrics import accuracy
+from models.evaluate.score_file import named_path, read_identity, read_scores
+from models.evaluate.score_run import run_weights
+from models.train.run_record import read_record
+
+BUNDLES = Path("runs/bundles")
+
+
+def add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run", type=Path, action="append", default=[],
+                        help="a run folder of either stream (its record says which); twice for "
+                        "both")
+    parser.add_argument("--spatial", type=Path, metavar="RUN", help="the spatial net's run folder")
+    parser.add_argument("--temporal", type=Path, metavar="RUN",
+                        help="the temporal (or multi-task) net's run folder")
+    parser.add_argument("--spatial-weights", type=Path, help="default: the run's last snapshot")
+    parser.add_argument("--temporal-weights", type=Path, help="default: the run's last snapshot")
+    parser.add_argument("--fusion", choices=("average", "svm"), default="average",
+                        help="svm: the linear SVM on both streams' training-video scores")
+    parser.add_argument("--scores", type=Path, default=Path("runs/scores"),
+                        help="the score files' folder (accuracy, and the SVM's training scores)")
+    parser.add_argument("--out", type=Path, help=f"the bundle's folder (default {BUNDLES}/"
+                        "{dataset}_split{k}_{nets}_{fusion})")
+    parser.add_argument("--name", help="the model's name in its readme")
+    parser.add_argument("--license", default="unspecified", help="the readme's license field")
+    parser.add_argument("--caffemodel-url", default="", metavar="URL",
+                        help="the folder URL the bundle will be downloadable from")
+
+
+def iteration_of(weights: Path) -> int | None:
+    match = re.search(r"_iter_(\d+)\.caffemodel$", Path(weights).name)
+    return int(match[1]) if match else None
+
+
+def stream_of(kind: str, run: Path, weights: Path | None) -> Stream:
+    """One stream from its run: net, weights, and the settings of the stores it learnt from."""
+    record = read_record(run)
+    if record.stream != kind:
+        raise BundleError(f"{run} trained a {record.stream} net ({record.net}), not a {kind} one; "
+                          f"give it as --{record.stream}.")
+    weights = run_weights(run, weights)
+    flow = stored_settings(record.store, record.method) if kind == "temporal" else None
+    trained_on = dict(run=str(run), dataset=record.dataset, split=record.split,
+                      # the stores of the datasets it learnt from (a multi-task net: both)
+                      stores={d: str(record.stores[d]) for d in record.splits},
+                      splits=record.splits,
+                      method=record.method if flow else None, weights=str(weights),
+                      iteration=iteration_of(weights))
+    return Stream(record.net, record.net_config, Path(weights), sha1_of(weights),
+                  stored_settings(record.store), flow, trained_on)
+
+
+def streams_of(args) -> dict[str, Stream]:
+    runs = [("spatial", args.spatial, args.spatial_weights),
+            ("temporal", args.temporal, args.temporal_weights)]
+    runs = [r for r in runs if r[1] is not None]
+    for run in getattr(args, "run", []):
+        kind = read_record(run).stream
+        runs.append((kind, run, args.spatial_weights if kind == "spatial" else
+                     args.temporal_weights))
+    kinds = [kind for kind, _, _ in runs]
+    if len(set(kinds)) < len(kinds):
+        raise BundleError(f"two {max(kinds, key=kinds.count)} runs given; a two-stream model "
+                          "has one run a stream.")
+    streams = {kind: stream_of(kind, run, weights) for kind, run, weights in runs}
+    if not streams:
+        raise BundleError("give the runs to export: --spatial RUN and/or --temporal RUN.")
+    seen = {(s.trained_on["dataset"], s.trained_on["split"]) for s in streams.values()}
+    if len(seen) > 1:
+        raise BundleError(f"the runs are of different datasets or splits ({sorted(seen)}); a "
+                          "two-stream model fuses two nets of one dataset and split.")
+    return streams
+
+
+def classes_of(streams: dict[str, Stream]) -> list[str]:
+    lists = {kind: read_index(s.trained_on["stores"][s.trained_on["dataset"]]).classes
+             for kind, s in streams.items()}
+    if len({tuple(c) for c in lists.values()}) > 1:
+        raise BundleError("the two runs' stores list different classes; fuse nets trained on "
+                          "the same dataset's store.")
+    return next(iter(lists.values()))
+
+
+def matching_scores(scores_dir: Path, stream: Stream, subset: str):
+    """The score file tools/test_net.py wrote for these weights on `subset`, or None."""
+    t = stream.trained_on
+    path = named_path(scores_dir, t["dataset"], stream.net, t["split"], subset)
+    if path.is_file() and read_identity(path).weights_sha1 == stream.sha1:
+        return read_scores(path)
+    return None
+
+
+def measured(streams: dict[str, Stream], scores_dir: Path, fusion: str) -> tuple[dict, dict]:
+    """(accuracy on the split's test videos from these weights' score files, the SVM's weights
+    if fusion is svm); the SVM refused without its training scores."""
+    test = {kind: matching_scores(scores_dir, s, "test") for kind, s in streams.items()}
+    train = {kind: matching_scores(scores_dir, s, "train") for kind, s in streams.items()}
+    if fusion == "svm":
+        lacking = [(k, subset) for subset, files in (("train", train), ("test", test))
+                   for k, f in files.items() if f is None]
+        if lacking:
+            kind, subset = lacking[0]
+            raise BundleError(
+                f"--fusion svm needs both streams' score files of these weights in {scores_dir}, "
+                f"and the {kind} stream's {subset} scores are not there: run `tools/test_net.py "
+                f"--run {streams[kind].trained_on['run']} --subset {subset} --out {scores_dir}`.")
+    result = {k: dict(accuracy=accuracy(s.scores, s.labels), videos=len(s.labels),
+                      score_file=s.path) for k, s in test.items() if s is not None}
+    svm = None
+    if len(streams) == 2 and all(test.values()):
+        fused = fused_scores(test["spatial"], test["temporal"],
+                             *((train["spatial"], train["temporal"]) if fusion == "svm" else ()))
+        result["fused"] = dict(method=fusion, accuracy=accuracy(fused.scores[fusion],
+                                                                fused.labels),
+                               videos=len(fused.labels))
+        svm = fused.svm
+    return result, svm
+
+
+def default_out(streams: dict[str, Stream], fusion: str) -> Path:
+    first = next(iter(streams.values())).trained_on
+    nets = "+".join(s.net for s in streams.values())
+    return BUNDLES / f"{first['dataset']}_split{first['split']}_{nets}_{fusion}"
+
+
+def export(args) -> Bundle:
+    """The bundle the flags ask for, written; refusals (BundleError and the runs', stores' and
+    score files' own) before anything is written."""
+    streams = streams_of(args)
+    fusion = args.fusion if len(streams) == 2 else "none"
+    if args.fusion == "svm" and len(streams) < 2:
+        raise BundleError("--fusion svm fuses two streams: give both --spatial and --temporal.")
+    accuracy_, svm = measured(streams, args.scores, fusion)
+    first = next(iter(streams.values())).trained_on
+    name = args.name or (f"Two-stream ConvNet, {first['dataset']} split {first['split']}"
+                         if len(streams) == 2 else f"{next(iter(streams))} stream, "
+                         f"{first['dataset']} split {first['split']}")
+    bundle = Bundle(args.out or default_out(streams, fusion), name, first["dataset"],
+                    first["split"], classes_of(streams), streams, fusion, svm, accuracy_,
+                    args.license, args.caffemodel_url)
+    write_bundle(bundle, readme_body(bundle), {k: stream_body(bundle, k) for k in streams})
+    return bundle
+
+
+def runs_bundle(spatial: Path | None, temporal: Path | None) -> Bundle:
+    """Two runs' last snapshots as a bundle in memory (folder None), fused by averaging: to
+    classify with straight after training, without exporting."""
+    streams = streams_of(argparse.Namespace(spatial=spatial, temporal=temporal,
+                                            spatial_weights=None, temporal_weights=None))
+    first = next(iter(streams.values())).trained_on
+    return Bundle(None, "runs " + " + ".join(s.trained_on["run"] for s in streams.values()),
+                  first["dataset"], first["split"], classes_of(streams), streams,
+                  "average" if len(streams) == 2 else "none")

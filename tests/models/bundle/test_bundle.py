@@ -1,0 +1,226 @@
+"""A trained two-stream model exported as a Model Zoo bundle and used on videos: real synthetic
+clips through the real extraction, tiny real Caffe nets, the scores compared with the ones
+tools/test_net.py and tools/fuse_scores.py gave the same test videos."""
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from models.bundle.bundle import front_matter
+from models.evaluate.fusion import fused_scores, svm_decision
+from models.evaluate.score_file import named_path, read_scores
+
+ROOT = Path(__file__).resolve().parents[3]
+SPATIAL = "ucf101_spatial_scratch_drop0.5"
+TEMPORAL = "ucf101_temporal_flow-L10-meansub_scratch_drop0.9"
+TINY = ["--iters", "2", "--width", "0.125", "--input-size", "48", "--batch-size", "4",
+        "--workers", "0", "--test-interval", "100"]
+VIDEOS = ("ShiverSideways/v_ShiverSideways_g01_c01.avi", "Spin/v_Spin_g05_c01.avi")
+
+
+def tool(name, *args):
+    return subprocess.run([sys.executable, f"tools/{name}.py", *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True)
+
+
+def ok(result):
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def refused(result, tool_name):
+    assert result.returncode == 2, result.stderr[-2000:]
+    message = result.stderr.strip()
+    assert message.startswith(f"{tool_name}: ") and "\n" not in message, message
+    assert result.stdout == ""
+    return message
+
+
+@pytest.fixture(scope="module")
+def trained(synthetic_store, tmp_path_factory):
+    """Both streams trained on the synthetic store, scored on their test and training videos,
+    exported averaged and with the SVM."""
+    work = tmp_path_factory.mktemp("bundle")
+    runs, scores = work / "runs", work / "scores"
+    folders = {}
+    for kind, net in (("spatial", SPATIAL), ("temporal", TEMPORAL)):
+        ok(tool("train_net", "--net", net, "--store", f"ucf101={synthetic_store}", "--method",
+                "farneback", "--runs", runs, *TINY))
+        folders[kind] = runs / "ucf101" / f"{net}_split1"
+        for subset in ("test", "train"):
+            ok(tool("test_net", "--run", folders[kind], "--subset", subset, "--out", scores,
+                    "--quiet"))
+    bundles = {}
+    for fusion in ("average", "svm"):
+        bundles[fusion] = work / "bundles" / fusion
+        ok(tool("export_model", "--spatial", folders["spatial"], "--temporal",
+                folders["temporal"], "--fusion", fusion, "--scores", scores, "--out",
+                bundles[fusion], "--license", "CC-BY-4.0"))
+    clips = synthetic_store.parents[1] / "ucf101" / "UCF-101"
+    return dict(work=work, runs=folders, scores=scores, bundles=bundles, clips=clips)
+
+
+def score_rows(trained, subset="test"):
+    files = {k: read_scores(named_path(trained["scores"], "ucf101", net, 1, subset))
+             for k, net in (("spatial", SPATIAL), ("temporal", TEMPORAL))}
+    return files
+
+
+def classified(trained, bundle, *extra):
+    result = ok(tool("classify_video", *[trained["clips"] / v for v in VIDEOS], "--model",
+                     bundle, "--json", "--quiet", "--top", "10", *extra))
+    return json.loads(result.stdout)
+
+
+def test_a_bundles_video_scores_are_the_ones_test_net_and_fuse_scores_gave(trained):
+    files = score_rows(trained)
+    out = classified(trained, trained["bundles"]["average"])
+    assert out["fusion"] == "average" and len(out["classes"]) == 10
+    for video, result in zip(VIDEOS, out["videos"]):
+        rows = {k: f.scores[f.video_ids.index(video)] for k, f in files.items()}
+        for kind in ("spatial", "temporal"):
+            np.testing.assert_allclose(result["scores"][kind], rows[kind], atol=1e-6)
+        np.testing.assert_allclose(result["scores"]["fused"],
+                                   (rows["spatial"] + rows["temporal"]) / 2, atol=1e-6)
+        assert result["frames"] == 12 and len(result["top"]) == 10
+        assert [t["fused"] for t in result["top"]] == sorted(
+            (t["fused"] for t in result["top"]), reverse=True)
+
+
+def test_the_svm_bundle_predicts_as_fuse_scores_svm_did(trained):
+    test, train = score_rows(trained), score_rows(trained, "train")
+    fused = fused_scores(test["spatial"], test["temporal"], train["spatial"], train["temporal"])
+    weights = json.loads((trained["bundles"]["svm"] / "fusion_svm.json").read_text())
+    assert weights["C"] == fused.svm_C and np.shape(weights["coef"])[1] == 20
+    out = classified(trained, trained["bundles"]["svm"])
+    for video, result in zip(VIDEOS, out["videos"]):
+        i = test["spatial"].video_ids.index(video)
+        expected = svm_decision(weights, test["spatial"].scores[i], test["temporal"].scores[i],
+                                10)[0]
+        np.testing.assert_allclose(result["scores"]["fused"], expected, atol=1e-5)
+        assert result["top"][0]["label"] == int(fused.scores["svm"][i].argmax())
+
+
+def test_each_stream_folder_is_a_model_zoo_entry_whose_sha1_is_its_caffemodels(trained):
+    bundle = trained["bundles"]["svm"]
+    manifest = json.loads((bundle / "bundle.json").read_text())
+    for kind in ("spatial", "temporal"):
+        fields = front_matter(bundle / kind / "readme.md")
+        assert sorted(fields) == ["caffemodel", "caffemodel_url", "license", "name", "sha1"]
+        model = bundle / kind / fields["caffemodel"]
+        assert fields["sha1"] == hashlib.sha1(model.read_bytes()).hexdigest()
+        assert fields["license"] == "CC-BY-4.0"
+        assert manifest["streams"][kind]["sha1"] == fields["sha1"]
+    flow = manifest["streams"]["temporal"]["flow"]
+    assert (flow["method"], flow["short_side"], flow["bound"]) == ("farneback", 64, None)
+    config = manifest["streams"]["temporal"]["net_config"]
+    assert (config["new_length"], config["stacking"], config["mean_subtraction"]) == \
+        (10, "flow", True)
+    assert (bundle / "classes.txt").read_text().splitlines()[:2] == ["ShiverSideways",
+                                                                    "ShuffleSideways"]
+    top = front_matter(bundle / "readme.md")
+    assert top["temporal_sha1"] == manifest["streams"]["temporal"]["sha1"]
+    measured = manifest["accuracy"]
+    files = score_rows(trained)
+    assert measured["temporal"]["accuracy"] == pytest.approx(
+        float((files["temporal"].scores.argmax(1) == files["temporal"].labels).mean()))
+    assert measured["fused"]["method"] == "svm" and measured["fused"]["videos"] == 20
+
+
+def test_a_bundle_loads_in_plain_pycaffe_from_its_own_folder_as_its_readme_says(trained,
+                                                                                tmp_path):
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(trained["bundles"]["average"], copy)
+    readme = (copy / "readme.md").read_text().splitlines()
+    start = readme.index("    import caffe")
+    code = [line[4:] for line in readme[start:start + 3]]
+    code += ["print(spatial.blobs['data'].data.shape, temporal.blobs['data'].data.shape,",
+             "      temporal.blobs['prob'].data.shape)"]
+    run = subprocess.run([sys.executable, "-c", "\n".join(code)], cwd=copy, capture_output=True,
+                         text=True, env={"PYTHONPATH": "", "GLOG_minloglevel": "2",
+                                         "PATH": "/usr/bin:/bin"})
+    assert run.returncode == 0, run.stderr[-1500:]
+    assert run.stdout.split("\n")[0] == "(10, 3, 48, 48) (10, 20, 48, 48) (10, 10)"
+
+
+def test_classify_straight_from_the_runs_and_draw_the_figure(trained, tmp_path):
+    figure = tmp_path / "clip.png"
+    result = ok(tool("classify_video", trained["clips"] / VIDEOS[0], "--spatial",
+                     trained["runs"]["spatial"], "--temporal", trained["runs"]["temporal"],
+                     "--figure", figure, "--quiet"))
+    lines = result.stdout.splitlines()
+    assert lines[0].endswith("v_ShiverSideways_g01_c01.avi: 12 frames; top 5 of 10 classes "
+                             "(fusion: average)")
+    assert lines[1].split() == ["fused", "spatial", "temporal", "class"] and len(lines) == 7
+    image = cv2.imread(str(figure))
+    assert image is not None and image.shape[1] > 2 * image.shape[0]
+
+
+def test_a_caffemodel_that_is_not_its_readmes_is_refused(trained, tmp_path):
+    copy = tmp_path / "damaged"
+    shutil.copytree(trained["bundles"]["average"], copy)
+    model = next((copy / "temporal").glob("*.caffemodel"))
+    model.write_bytes(model.read_bytes() + b"\0")
+    message = refused(tool("classify_video", trained["clips"] / VIDEOS[0], "--model", copy),
+                      "classify_video")
+    stated = front_matter(copy / "temporal" / "readme.md")["sha1"]
+    actual = hashlib.sha1(model.read_bytes()).hexdigest()
+    assert message == (f"classify_video: {model} has sha1 {actual}, but {copy}/temporal/readme.md "
+                       f"gives {stated}: the file is damaged or not this bundle's; download it "
+                       "again.")
+
+
+def test_a_bundle_missing_a_file_is_refused(trained, tmp_path):
+    copy = tmp_path / "incomplete"
+    shutil.copytree(trained["bundles"]["svm"], copy)
+    (copy / "fusion_svm.json").unlink()
+    message = refused(tool("classify_video", trained["clips"] / VIDEOS[0], "--model", copy),
+                      "classify_video")
+    assert message == (f"classify_video: {copy}/fusion_svm.json is missing: the bundle is "
+                       "incomplete; copy or download the whole folder again.")
+
+
+def test_an_unreadable_or_too_short_video_is_refused_before_any_work(trained, tmp_path):
+    broken = tmp_path / "broken.avi"
+    broken.write_bytes(b"not a video")
+    message = refused(tool("classify_video", trained["clips"] / VIDEOS[0], broken, "--model",
+                           trained["bundles"]["average"]), "classify_video")
+    assert message == (f"classify_video: {broken}: OpenCV cannot open it (missing, unreadable, "
+                       "or not a video); give a video OpenCV can decode.")
+    short = tmp_path / "short.avi"
+    writer = cv2.VideoWriter(str(short), cv2.VideoWriter_fourcc(*"MJPG"), 25, (160, 120))
+    for i in range(8):
+        writer.write(np.full((120, 160, 3), 30 * i, np.uint8))
+    writer.release()
+    message = refused(tool("classify_video", short, "--model", trained["bundles"]["average"]),
+                      "classify_video")
+    assert message == (f"classify_video: {short} has 8 frames, too few for the temporal stream "
+                       "(L = 10, flow stacking); give a longer clip.")
+
+
+def test_export_refuses_an_existing_bundle_a_swapped_stream_and_an_svm_without_scores(
+        trained, tmp_path):
+    runs = trained["runs"]
+    message = refused(tool("export_model", "--spatial", runs["spatial"], "--temporal",
+                           runs["temporal"], "--scores", trained["scores"], "--out",
+                           trained["bundles"]["svm"]), "export_model")
+    assert message == (f"export_model: {trained['bundles']['svm']} already exists; give another "
+                       "--out, or delete it to export again.")
+    message = refused(tool("export_model", "--spatial", runs["temporal"], "--out",
+                           tmp_path / "b"), "export_model")
+    assert message == (f"export_model: {runs['temporal']} trained a temporal net ({TEMPORAL}), "
+                       "not a spatial one; give it as --temporal.")
+    message = refused(tool("export_model", "--spatial", runs["spatial"], "--temporal",
+                           runs["temporal"], "--fusion", "svm", "--scores", tmp_path / "none",
+                           "--out", tmp_path / "b"), "export_model")
+    assert message == (f"export_model: --fusion svm needs both streams' score files of these "
+                       f"weights in {tmp_path / 'none'}, and the spatial stream's train scores "
+                       f"are not there: run `tools/test_net.py --run {runs['spatial']} --subset "
+                       f"train --out {tmp_path / 'none'}`.")
+    assert not (tmp_path / "b").exists() and not (tmp_path / "b.writing").exists()
