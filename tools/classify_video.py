@@ -16,19 +16,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
-import numpy as np
+# Caffe's net set-up (hundreds of lines on stderr) would bury the answer; glog reads this when
+# libcaffe loads (below). GLOG_minloglevel=0 shows it again.
+os.environ.setdefault("GLOG_minloglevel", "2")
+import numpy as np  # noqa: E402
 
-from data_prep.store import StoreError
-from models.bundle.bundle import BundleError, read_bundle
-from models.bundle.classify import ClassifyError, classify_videos
-from models.bundle.export import runs_bundle
-from models.bundle.figure import classified_figure
-from models.evaluate.score_run import TestError
-from models.nets.weights import WeightsError
-from models.train.run_record import RunError
+from data_prep.store import StoreError  # noqa: E402
+from models.bundle.bundle import BundleError, read_bundle  # noqa: E402
+from models.bundle.classify import ClassifyError, classify_videos  # noqa: E402
+from models.bundle.export import runs_bundle  # noqa: E402
+from models.bundle.figure import classified_figure  # noqa: E402
+from models.evaluate.score_run import TestError  # noqa: E402
+from models.nets.weights import WeightsError  # noqa: E402
+from models.train.run_record import RunError  # noqa: E402
 
 REFUSALS = (BundleError, ClassifyError, RunError, TestError, StoreError, WeightsError)
 
