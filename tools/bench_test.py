@@ -16,8 +16,8 @@ import caffe
 from data_prep.store import FlowReader
 from models.nets.cnn_m_2048 import cnn_m_2048
 from models.evaluate.protocol import video_inputs, video_score
-from tools.benchlib import (TEMPORAL, forward_flops, machine, sgemm_gflops, store_for_input,
-                           update_readme, write_results)
+from tools.benchlib import (TEMPORAL, forward_flops, measured_table, publish, sgemm_gflops,
+                           store_for_input)
 
 
 def main(argv=None) -> int:
@@ -49,21 +49,15 @@ def main(argv=None) -> int:
     results = {"test.videos_per_s": len(videos) / seconds, "test.crops_per_s": crops / seconds,
                "test.forward_gflop_per_crop": per_crop, "machine.sgemm_gflops": gflops,
                "test.percent_of_sgemm_peak": 100 * per_crop * crops / seconds / gflops}
-    m = machine()
-    table = "\n".join([
-        f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, by `make bench-test`.", "",
-        "| figure | measured | anchor |", "|---|---|---|",
+    table = measured_table("bench-test", [
         f"| `test.videos_per_s` (temporal CNN-M-2048, 25 frames x 10 crops, CPU) | "
         f"{results['test.videos_per_s']:.3f} | UCF-101 split 1's 3,783 test videos take "
         f"{3783 / results['test.videos_per_s'] / 3600:.0f} h |",
         f"| `test.crops_per_s` | {results['test.crops_per_s']:.1f} | |",
         f"| `test.percent_of_sgemm_peak` | {results['test.percent_of_sgemm_peak']:.0f}% | of "
         f"{gflops:.0f} GFLOP/s |"])
-    path = write_results("test", results)
-    updated = update_readme("test", table)
-    print(f"bench_test: {results['test.videos_per_s']:.3f} videos/s, "
-          f"{results['test.crops_per_s']:.1f} crops/s; wrote {path}"
-          + (" and the README's testing table" if updated else ""))
+    publish("test", results, table, f"{results['test.videos_per_s']:.3f} videos/s, "
+            f"{results['test.crops_per_s']:.1f} crops/s")
     return 0
 
 

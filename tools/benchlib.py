@@ -64,6 +64,23 @@ def update_readme(name: str, table: str, readme: Path = ROOT / "README.md") -> b
     return True
 
 
+def measured_table(target: str, rows: list[str]) -> str:
+    """A README benchmark table: the machine and date it was measured on, then `rows`."""
+    m = machine()
+    return "\n".join([f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, by "
+                      f"`make {target}`.", "", "| figure | measured | anchor |", "|---|---|---|",
+                      *rows])
+
+
+def publish(name: str, results: dict, table: str, said: str) -> None:
+    """runs/bench/{name}.json and the README's {name} table written; `said` printed with where
+    they went."""
+    path = write_results(name, results)
+    updated = update_readme(name, table)
+    print(f"bench_{name}: {said}; wrote {path}"
+          + (f" and the README's {name} table" if updated else ""))
+
+
 def package_file(package: str, *parts) -> Path:
     from importlib.util import find_spec
     spec = find_spec(package)
