@@ -2,7 +2,7 @@
 testing (bench_test.py), classifying a clip (bench_classify.py). Writes runs/bench/latest.json
 and the README's summary table, each figure beside its target or anchor.
 
-    python tools/bench.py [--skip flow,train,test,classify]   # a skipped one's last results are reused
+    python tools/bench.py [--skip flow,train,test,classify]   # a skipped one's last results kept
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from data_prep.store import read_index, stored_settings
-from models.bundle.bundle import Bundle, BundleError, Stream, sha1_of, write_bundle
+from models.bundle.bundle import Bundle, BundleError, Stream, free_folder, sha1_of, write_bundle
 from models.bundle.readme import readme_body, stream_body
 from models.evaluate.fusion import fused_scores
 from models.evaluate.metrics import accuracy
@@ -147,14 +147,14 @@ def export(args) -> Bundle:
     fusion = args.fusion if len(streams) == 2 else "none"
     if args.fusion == "svm" and len(streams) < 2:
         raise BundleError("--fusion svm fuses two streams: give both --spatial and --temporal.")
+    out = free_folder(args.out or default_out(streams, fusion))  # before the SVM is trained
     accuracy_, svm = measured(streams, args.scores, fusion)
     first = next(iter(streams.values())).trained_on
     name = args.name or (f"Two-stream ConvNet, {first['dataset']} split {first['split']}"
                          if len(streams) == 2 else f"{next(iter(streams))} stream, "
                          f"{first['dataset']} split {first['split']}")
-    bundle = Bundle(args.out or default_out(streams, fusion), name, first["dataset"],
-                    first["split"], classes_of(streams), streams, fusion, svm, accuracy_,
-                    args.license, args.caffemodel_url)
+    bundle = Bundle(out, name, first["dataset"], first["split"], classes_of(streams), streams,
+                    fusion, svm, accuracy_, args.license, args.caffemodel_url)
     write_bundle(bundle, readme_body(bundle), {k: stream_body(bundle, k) for k in streams})
     return bundle
 
