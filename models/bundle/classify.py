@@ -60,7 +60,11 @@ def extract_config(stream: Stream, folder: Path) -> ExtractConfig:
                            progress=False)
     wanted = [(stream.frames, frame_settings(config))]
     if stream.flow:
-        flow_method(config.method)  # a method that cannot run here says so now
+        try:
+            flow_method(config.method)  # a method that cannot run here says so now
+        except RuntimeError as error:
+            raise ClassifyError(f"the bundle's {stream.net} needs {config.method} flow: "
+                                f"{error}") from None
         ours = {k: v for k, v in flow_settings(config).items() if k != "backward"}
         wanted.append(({k: v for k, v in stream.flow.items() if k != "backward"}, ours))
     for recorded, ours in wanted:

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from data_prep.flow import flow_method
 from models.bundle.bundle import front_matter
 from models.evaluate.fusion import fused_scores, svm_decision
 from models.evaluate.score_file import named_path, read_scores
@@ -184,6 +185,23 @@ def test_a_bundle_missing_a_file_is_refused(trained, tmp_path):
                       "classify_video")
     assert message == (f"classify_video: {copy}/fusion_svm.json is missing: the bundle is "
                        "incomplete; copy or download the whole folder again.")
+
+
+def test_flow_this_version_would_compute_otherwise_is_refused(trained, tmp_path):
+    # A bundle whose temporal net learnt from Farneback flow of other parameters: its scores
+    # from this version's flow would be silently wrong.
+    copy = tmp_path / "other-flow"
+    shutil.copytree(trained["bundles"]["average"], copy)
+    manifest = json.loads((copy / "bundle.json").read_text())
+    manifest["streams"]["temporal"]["flow"]["parameters"]["winsize"] = 9
+    (copy / "bundle.json").write_text(json.dumps(manifest))
+    recorded = manifest["streams"]["temporal"]["flow"]["parameters"]
+    ours = flow_method("farneback").parameters()
+    message = refused(tool("classify_video", trained["clips"] / VIDEOS[0], "--model", copy),
+                      "classify_video")
+    assert message == (f"classify_video: the bundle's {TEMPORAL} learnt from input made with "
+                       f"parameters = {recorded!r}, this version makes {ours!r}; "
+                       "its scores would be wrong: use the version that exported it.")
 
 
 def test_an_unreadable_or_too_short_video_is_refused_before_any_work(trained, tmp_path):
