@@ -9,9 +9,10 @@ claims can be seen in them:
   (shaking sideways turning back every frame vs every second frame, spinning vs zooming,
   up-down vs side-to-side, zoom in vs out): the spatial stream cannot separate them, and the
   first pair's one flow field is alike too (a sideways shift of a few pixels either way), so
-  only a stack of fields (L > 1) tells them apart. No pair is a mirror image of the other (leftwards vs
-  rightwards, clockwise vs anticlockwise): training flips clips horizontally (Sect. 3.1), which
-  would turn one class of such a pair into the other, as it never does to a real action class;
+  only a stack of fields (L > 1) tells them apart. No pair is a mirror image of the other
+  (leftwards vs rightwards, clockwise vs anticlockwise): training flips clips horizontally
+  (Sect. 3.1), which would turn one class of such a pair into the other, as it never does to a
+  real action class;
 - appearance-only pairs: same motion, same object shape and kind of background texture,
   different colours: their flow is alike, so the temporal stream cannot separate them;
 - every clip has random global camera motion (a pan plus jitter), so mean flow subtraction

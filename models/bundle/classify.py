@@ -194,10 +194,13 @@ class Classifier:
         return next(iter(scores.values()))
 
     def classify(self, path: Path, frames: int, strip: bool = False) -> Classified:
+        # A figure shows the frames the temporal stream sampled (with their flow), if it has one.
+        drawn = "temporal" if "temporal" in self.bundle.streams else "spatial"
         scores, shown = {}, []
         for kind in self.bundle.streams:
-            scores[kind], kept = self.stream_scores(kind, Path(path), frames, strip)
-            shown = kept if kind == "temporal" or not shown else shown
+            scores[kind], kept = self.stream_scores(kind, Path(path), frames,
+                                                    strip and kind == drawn)
+            shown += kept
         scores["fused"] = self.fused(scores)
         return Classified(Path(path), frames, scores, shown)
 

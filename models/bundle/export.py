@@ -8,7 +8,6 @@ files, trained as tools/fuse_scores.py trains it.
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
 from data_prep.store import read_index, stored_settings
@@ -18,7 +17,7 @@ from models.evaluate.fusion import fused_scores
 from models.evaluate.metrics import accuracy
 from models.evaluate.score_file import named_path, read_identity, read_scores
 from models.evaluate.score_run import run_weights
-from models.train.run_record import read_record
+from models.train.run_record import SNAPSHOT_NAME, read_record, snapshot_iteration
 
 BUNDLES = Path("runs/bundles")
 
@@ -44,11 +43,6 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the folder URL the bundle will be downloadable from")
 
 
-def iteration_of(weights: Path) -> int | None:
-    match = re.search(r"_iter_(\d+)\.caffemodel$", Path(weights).name)
-    return int(match[1]) if match else None
-
-
 def stream_of(kind: str, run: Path, weights: Path | None) -> Stream:
     """One stream from its run: net, weights, and the settings of the stores it learnt from."""
     record = read_record(run)
@@ -62,19 +56,27 @@ def stream_of(kind: str, run: Path, weights: Path | None) -> Stream:
                       stores={d: str(record.stores[d]) for d in record.splits},
                       splits=record.splits,
                       method=record.method if flow else None, weights=str(weights),
-                      iteration=iteration_of(weights))
+                      # weights named otherwise than Caffe's snapshots: iteration unknown
+                      iteration=snapshot_iteration(weights)
+                      if SNAPSHOT_NAME.search(weights.name) else None)
     return Stream(record.net, record.net_config, Path(weights), sha1_of(weights),
                   stored_settings(record.store), flow, trained_on)
 
 
-def streams_of(args) -> dict[str, Stream]:
-    runs = [("spatial", args.spatial, args.spatial_weights),
-            ("temporal", args.temporal, args.temporal_weights)]
-    runs = [r for r in runs if r[1] is not None]
-    for run in getattr(args, "run", []):
+def requested_runs(args) -> list[tuple[str, Path, Path | None]]:
+    """(stream, run folder, weights) of each run the flags give; a --run's stream is the one
+    its record says."""
+    weights = {"spatial": args.spatial_weights, "temporal": args.temporal_weights}
+    runs = [(kind, run, weights[kind]) for kind, run in
+            (("spatial", args.spatial), ("temporal", args.temporal)) if run is not None]
+    for run in args.run:
         kind = read_record(run).stream
-        runs.append((kind, run, args.spatial_weights if kind == "spatial" else
-                     args.temporal_weights))
+        runs.append((kind, run, weights[kind]))
+    return runs
+
+
+def streams_of(runs: list[tuple[str, Path, Path | None]]) -> dict[str, Stream]:
+    """Each (stream, run, weights) as a Stream; one run a stream, all of one dataset and split."""
     kinds = [kind for kind, _, _ in runs]
     if len(set(kinds)) < len(kinds):
         raise BundleError(f"two {max(kinds, key=kinds.count)} runs given; a two-stream model "
@@ -143,7 +145,7 @@ def default_out(streams: dict[str, Stream], fusion: str) -> Path:
 def export(args) -> Bundle:
     """The bundle the flags ask for, written; refusals (BundleError and the runs', stores' and
     score files' own) before anything is written."""
-    streams = streams_of(args)
+    streams = streams_of(requested_runs(args))
     fusion = args.fusion if len(streams) == 2 else "none"
     if args.fusion == "svm" and len(streams) < 2:
         raise BundleError("--fusion svm fuses two streams: give both --spatial and --temporal.")
@@ -162,8 +164,8 @@ def export(args) -> Bundle:
 def runs_bundle(spatial: Path | None, temporal: Path | None) -> Bundle:
     """Two runs' last snapshots as a bundle in memory (folder None), fused by averaging: to
     classify with straight after training, without exporting."""
-    streams = streams_of(argparse.Namespace(spatial=spatial, temporal=temporal,
-                                            spatial_weights=None, temporal_weights=None))
+    streams = streams_of([(kind, run, None) for kind, run in
+                          (("spatial", spatial), ("temporal", temporal)) if run is not None])
     first = next(iter(streams.values())).trained_on
     return Bundle(None, "runs " + " + ".join(s.trained_on["run"] for s in streams.values()),
                   first["dataset"], first["split"], classes_of(streams), streams,

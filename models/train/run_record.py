@@ -36,9 +36,12 @@ def run_folder(runs, net: str, dataset: str, split: int) -> Path:
     return Path(runs) / dataset / f"{net}_split{split}"
 
 
+SNAPSHOT_NAME = re.compile(r"_iter_(\d+)\.(solverstate|caffemodel)$")  # Caffe's own naming
+
+
 def snapshot_iteration(snapshot: Path) -> int:
     """The iteration in a Caffe snapshot's name ({prefix}_iter_{N}.solverstate)."""
-    return int(re.search(r"_iter_(\d+)\.(solverstate|caffemodel)$", snapshot.name)[1])
+    return int(SNAPSHOT_NAME.search(snapshot.name)[1])
 
 
 def latest_snapshot(folder: Path) -> Path | None:
