@@ -122,18 +122,7 @@ else
 fi
 
 # ---- the source -----------------------------------------------------------------------------
-# The mirror is the one this machine's apt already uses for Debian's main archive.
-debian_mirror() {
-  local f files=()
-  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-    [[ -r "$f" ]] && files+=("$f")
-  done
-  [[ ${#files[@]} -gt 0 ]] || return 0
-  awk '
-    /^[[:space:]]*deb[[:space:]]/ { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { if ($(i+1) !~ /security|updates/) { print $i; exit } break } }
-    /^URIs:/ { uri = $2 } /^Suites:/ { if (uri != "" && $0 !~ /security/) { print uri; exit } }
-  ' "${files[@]}"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/debian_apt.sh"
 
 fetch_debian_source() {
   local dest=$CACHE/src
@@ -141,14 +130,11 @@ fetch_debian_source() {
   command -v apt-get >/dev/null || die "no apt-get to fetch Debian's caffe source; set CAFFE_SRC to a BVLC Caffe tree (commit 99bd997) instead."
   local mirror; mirror=$(debian_mirror)
   [[ -n "$mirror" ]] || die "found no Debian mirror in /etc/apt/sources.list*; set CAFFE_SRC to a BVLC Caffe tree instead."
-  local apt=$CACHE/apt
-  mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$dest"
-  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $DEB_SUITE main" >"$apt/sources.list"
-  local opts=(-o "Dir::Etc::SourceList=$apt/sources.list" -o "Dir::Etc::SourceParts=$apt/none"
-              -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o "APT::Sandbox::User=root" -qq)
+  mkdir -p "$dest"
+  private_apt "$CACHE/apt" "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $DEB_SUITE main"
   say "fetching Debian source package caffe=$DEB_VERSION ($DEB_SUITE) from $mirror"
-  apt-get "${opts[@]}" update
-  (cd "$dest" && apt-get "${opts[@]}" source --download-only "caffe=$DEB_VERSION")
+  apt-get "${APT_OPTS[@]}" update
+  (cd "$dest" && apt-get "${APT_OPTS[@]}" source --download-only "caffe=$DEB_VERSION")
 }
 
 verify_sha256() {  # file expected
