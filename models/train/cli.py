@@ -39,9 +39,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                        help="delete the run folder's snapshots and metrics and start over")
     parser.add_argument("--iters", type=int, help="scale the paper's schedule to N iterations")
     parser.add_argument("--width", type=float, default=1.0, help="channel width factor")
-    parser.add_argument("--init", choices=sorted(INITIALISATIONS), default="gaussian",
-                        help="weight initialisation: gaussian (Caffe's reference nets, the "
-                        "prototxts'), or he for nets shrunk to the demo's size")
+    parser.add_argument("--init", choices=sorted(INITIALISATIONS),
+                        help="weight initialisation (default: the net's, as in its prototxt: he "
+                        "for a spatial net from scratch, else gaussian; he for nets shrunk to "
+                        "the demo's size)")
     parser.add_argument("--input-size", type=int, help="crop size (default 224)")
     parser.add_argument("--batch-size", type=int, help="total batch (default 256)")
     parser.add_argument("--workers", type=int, default=2, help="data worker processes per GPU")

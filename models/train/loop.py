@@ -56,7 +56,7 @@ class RunConfig:
     method: str = "brox"
     iters: int | None = None  # the paper's schedule, scaled to this many iterations
     width: float = 1.0
-    init: str = "gaussian"  # NetConfig.init: "he" for nets shrunk to the demo's size
+    init: str | None = None  # NetConfig.init; None: the net's own (cnn_m_2048.default_init)
     input_size: int | None = None
     batch_size: int | None = None  # total over GPUs; default the paper's 256
     workers: int = 2
@@ -69,6 +69,10 @@ class RunConfig:
     fresh: bool = False  # delete the folder's snapshots and start over
     base_lr: float | None = None  # a deviation from the paper's 1e-2, recorded in config.json
     borrowed_class_names: dict = field(default_factory=dict)  # Table 2: dataset -> classes
+
+    def __post_init__(self):
+        # Named in the run's record either way, so that a resumed run is compared by name.
+        self.init = self.init or self.net.config.init
 
     @property
     def dataset(self) -> str:

