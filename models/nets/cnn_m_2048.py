@@ -61,8 +61,8 @@ DEPLOY_BATCH = 10
 #   0-255 RGB input times rgb_scale (1/64, about 1 / the rms of mean-subtracted pixels), a
 #   Power layer in its train/val and deploy nets, since He's derivation assumes unit-scale
 #   inputs. The spatial nets' default from scratch: no plateau, conv1's relative step stays
-#   at or below 0.15%, no spike. On the temporal nets it starts at 5.5 x ln(C) and blows up (10.7,
-#   24.7): flow is already near unit scale (rms 1.8), but dropout 0.9 multiplies what it keeps
+#   at or below 0.15%, no spike. On the temporal nets it starts at 5.5 x ln(C) and blows up
+#   (10.7, 24.7): flow is already near unit scale (rms 1.8), but dropout 0.9 multiplies what it keeps
 #   by 10, so fc7's outputs reach fc8 about 45 in rms. The demo's nets, shrunk to 48-px crops
 #   at half width (and with no dropout in its temporal nets), take "he" for both streams:
 #   there the Gaussians' signal vanishes for good (the loss sat at ln(C) for 300 iterations).
