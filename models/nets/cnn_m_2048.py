@@ -62,8 +62,8 @@ DEPLOY_BATCH = 10
 #   Power layer in its train/val and deploy nets, since He's derivation assumes unit-scale
 #   inputs. The spatial nets' default from scratch: no plateau, conv1's relative step stays
 #   at or below 0.15%, no spike. On the temporal nets it starts at 5.5 x ln(C) and blows up
-#   (10.7, 24.7): flow is already near unit scale (rms 1.8), but dropout 0.9 multiplies what it keeps
-#   by 10, so fc7's outputs reach fc8 about 45 in rms. The demo's nets, shrunk to 48-px crops
+#   (10.7, 24.7): flow is already near unit scale (rms 1.8), but dropout 0.9 multiplies what
+#   it keeps by 10, so fc7's outputs reach fc8 about 45 in rms. The demo's nets, shrunk to 48-px crops
 #   at half width (and with no dropout in its temporal nets), take "he" for both streams:
 #   there the Gaussians' signal vanishes for good (the loss sat at ln(C) for 300 iterations).
 # Fine-tuned and last-layer nets load conv1-fc7 from the ImageNet weights: their fillers never
