@@ -57,15 +57,15 @@ DEPLOY_BATCH = 10
 #   relative to its weights grows from 0.1% to 7% as the layers align, then 15% and the loss
 #   jumps from 0.22 to 10.98 (iteration 28 on 3 clips) or from 0.91 to 8.03 (iteration 24 on
 #   7 clips, at 60% batch accuracy: not a set learnt by heart).
-# - "he": He et al. (2015) on conv1-fc7, biases 0, and a spatial net from scratch takes its
-#   0-255 RGB input times rgb_scale (1/64, about 1 / the rms of mean-subtracted pixels), a
-#   Power layer in its train/val and deploy nets, since He's derivation assumes unit-scale
-#   inputs. The spatial nets' default from scratch: no plateau, conv1's relative step stays
-#   at or below 0.15%, no spike. On the temporal nets it starts at 5.5 x ln(C) and blows up
-#   (10.7, 24.7): flow is already near unit scale (rms 1.8), but dropout 0.9 multiplies what
-#   it keeps by 10, so fc7's outputs reach fc8 about 45 in rms. The demo's nets, shrunk to 48-px crops
-#   at half width (and with no dropout in its temporal nets), take "he" for both streams:
-#   there the Gaussians' signal vanishes for good (the loss sat at ln(C) for 300 iterations).
+# - "he": He et al. (2015) on conv1-fc7, biases 0, and a spatial net from scratch takes its 0-255
+#   RGB input times rgb_scale (1/64, about 1 / the rms of mean-subtracted pixels), a Power layer in
+#   its train/val and deploy nets, since He's derivation assumes unit-scale inputs. The spatial
+#   nets' default from scratch: no plateau, conv1's relative step stays at or below 0.15%, no
+#   spike. On the temporal nets it starts at 5.5 x ln(C) and blows up (10.7, 24.7): flow is already
+#   near unit scale (rms 1.8), but dropout 0.9 multiplies what it keeps by 10, so fc7's outputs
+#   reach fc8 about 45 in rms. The demo's nets, shrunk to 48-px crops at half width (and with no
+#   dropout in its temporal nets), take "he" for both streams: there the Gaussians' signal vanishes
+#   for good (the loss sat at ln(C) for 300 iterations).
 # Fine-tuned and last-layer nets load conv1-fc7 from the ImageNet weights: their fillers never
 # act, and they keep "gaussian" so that their prototxts read as Caffe's reference nets.
 REFERENCE_BIASED = ("conv2", "conv4", "conv5", "fc6", "fc7")
