@@ -20,7 +20,7 @@ import numpy as np
 
 from data_prep.extract import ExtractConfig, extract
 from data_prep.real_clips import CLIP_SETS, make_clip_dataset
-from models.nets.cnn_m_2048 import IGNORE_LABEL
+from models.nets.cnn_m_2048 import IGNORE_LABEL, NetConfig, label_tops
 from models.nets.paper_nets import paper_nets
 from models.train.cli import with_store_classes
 from models.train.loop import RunConfig, prepare, start_solver
@@ -40,17 +40,17 @@ def loss_of(net) -> float:
     return float(sum(net.blobs[name].data for name in net.outputs if name.startswith("loss")))
 
 
-def step_record(net) -> dict:
+def step_record(net, config: NetConfig) -> dict:
     """One SGD step as it is kept: the loss; the batch's accuracy (over every head's labelled
     samples); and each learnt layer's step relative to its weights, |dW| / |W|, which shows the
     layer that runs away before a blow-up (Caffe's SGD leaves the step it applied in the
-    weights' diff)."""
+    weights' diff). `config` is the net's, which names its heads' classifiers and labels."""
     right = labelled = 0
-    for blob in (b for b in net.blobs if b.startswith("fc8_")):
-        label_blob = f"label_{blob[4:]}" if f"label_{blob[4:]}" in net.blobs else "label"
+    for head, label_blob in zip(config.heads, label_tops(config)):
         labels = net.blobs[label_blob].data.ravel().astype(int)
         kept = labels != IGNORE_LABEL
-        right += int((net.blobs[blob].data.argmax(1)[kept] == labels[kept]).sum())
+        scores = net.blobs[f"fc8_{head.name}"].data
+        right += int((scores.argmax(1)[kept] == labels[kept]).sum())
         labelled += int(kept.sum())
     steps = {name: float(np.linalg.norm(params[0].diff) / np.linalg.norm(params[0].data))
              for name, params in net.params.items() if np.any(params[0].diff)}
@@ -78,7 +78,7 @@ def first_losses(config: RunConfig, iterations: int, path: Path) -> list[float]:
     path.write_text("")
     for _ in range(iterations):
         solver.step(1)
-        record = step_record(solver.net)
+        record = step_record(solver.net, config.net.config)
         losses.append(record["loss"])
         with open(path, "a") as handle:
             handle.write(json.dumps(record) + "\n")
