@@ -13,6 +13,11 @@
 #   CAFFE_SRC    a Caffe tree the user already has (e.g. a git clone of BVLC/caffe); default:
 #                Debian's source package `caffe` from bullseye, fetched with a private apt config
 #   CAFFE_CACHE  cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/two-stream-caffe)
+#   PORTABLE=1   a Caffe to carry to another machine (tools/gpu_kit.sh): without OpenCV, LevelDB
+#                and HDF5, whose Debian libraries pull in hundreds of MB (the project reads its
+#                stores from Python and snapshots in Caffe's binary format)
+#   BOOST_PYTHON_LIBDIR  a folder holding libboost_pythonXY.so for $PYTHON, for a Python whose
+#                Boost.Python the system lacks (tools/gpu_kit.sh builds one for Python 3.12)
 #   JOBS         parallel compile jobs (default: number of cores)
 set -euo pipefail
 
@@ -20,6 +25,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PYTHON=${PYTHON:-.venv/bin/python}
 CUDA=${CUDA:-0}
 CUDA_ARCH_BIN=${CUDA_ARCH_BIN:-}
+PORTABLE=${PORTABLE:-0}
+BOOST_PYTHON_LIBDIR=${BOOST_PYTHON_LIBDIR:-}
 # cuBLAS, cuRAND and NCCL of the CUDA 13.0 release, when the toolkit lacks them.
 CUDA_WHEELS=(nvidia-cublas==13.0.2.14 nvidia-curand==10.4.0.35 nvidia-nccl-cu13==2.27.7)
 DEFAULT_ARCHS="75 80 86 89 90 100 120"
@@ -58,13 +65,22 @@ read -r PY_VERSION PY_MAJMIN PY_INCLUDE PY_LIBRARY NUMPY_VERSION PY_PREFIX <<<"$
 [[ -n "$PY_LIBRARY" ]] || die "'$PYTHON' has no shared libpython (it was built without --enable-shared); pycaffe needs one: use a Python with libpython${PY_MAJMIN}.so."
 
 # ---- build flags ----------------------------------------------------------------------------
+WITH_IO=$([[ "$PORTABLE" == 1 ]] && echo OFF || echo ON)
 CMAKE_FLAGS=(
   -DCMAKE_BUILD_TYPE=Release
   -DBUILD_python=ON -DBUILD_python_layer=ON -Dpython_version="$PY_MAJMIN"
   -DPYTHON_INCLUDE_DIR="$PY_INCLUDE" -DPYTHON_LIBRARY="$PY_LIBRARY"
-  -DUSE_LMDB=ON -DUSE_LEVELDB=ON -DUSE_HDF5=ON -DUSE_OPENCV=ON -DBLAS=Open
+  -DUSE_LMDB=ON -DUSE_LEVELDB=$WITH_IO -DUSE_HDF5=$WITH_IO -DUSE_OPENCV=$WITH_IO -DBLAS=Open
   -DBUILD_docs=OFF -DBUILD_matlab=OFF
 )
+if [[ -n "$BOOST_PYTHON_LIBDIR" ]]; then
+  ls "$BOOST_PYTHON_LIBDIR"/libboost_python"${PY_MAJMIN/./}".so >/dev/null 2>&1 \
+    || die "BOOST_PYTHON_LIBDIR=$BOOST_PYTHON_LIBDIR holds no libboost_python${PY_MAJMIN/./}.so."
+  # Boost's own CMake files know only the system's Python: FindBoost's module mode, told where
+  # this one is (it searches one folder, the system's, once it has found the other components).
+  CMAKE_FLAGS+=(-DBoost_NO_BOOST_CMAKE=ON
+    -DBoost_PYTHON${PY_MAJMIN/./}_LIBRARY_RELEASE="$BOOST_PYTHON_LIBDIR/libboost_python${PY_MAJMIN/./}.so")
+fi
 # A conda env (environment.yml) holds the libraries that apt-get installs elsewhere.
 if [[ -n "${CONDA_PREFIX:-}" && "$PYTHON" == "$CONDA_PREFIX"/* ]]; then
   CMAKE_FLAGS+=(-DCMAKE_PREFIX_PATH="$CONDA_PREFIX")
@@ -159,10 +175,12 @@ fi
 
 # ---- the cache key: source, patch sets, flags, interpreter, numpy, compiler -----------------
 # Patches only the CUDA build needs (today's CUDA removed what they replace).
-CUDA_PATCHES=()
-[[ "$CUDA" == 1 ]] && CUDA_PATCHES=("$PATCH_DIR"/cuda/*.patch)
+EXTRA_PATCHES=()
+[[ "$CUDA" == 1 ]] && EXTRA_PATCHES=("$PATCH_DIR"/cuda/*.patch)
+# ... and those only the portable build needs (it leaves out what they guard).
+[[ "$PORTABLE" == 1 ]] && EXTRA_PATCHES+=("$PATCH_DIR"/portable/*.patch)
 KEY_TEXT=$(printf '%s\n' "source $SRC_ID" "debian-patches $DEBIAN_SHA256" \
-  "patches $(cat "$PATCH_DIR"/*.patch "${CUDA_PATCHES[@]}" | sha256sum | cut -d' ' -f1)" \
+  "patches $(cat "$PATCH_DIR"/*.patch "${EXTRA_PATCHES[@]}" | sha256sum | cut -d' ' -f1)" \
   "flags ${CMAKE_FLAGS[*]}" "python $PY_VERSION $PY_PREFIX" "numpy $NUMPY_VERSION" \
   "compiler $(c++ -dumpfullversion 2>/dev/null || c++ --version | head -n 1)")
 # (The wheels' pins are in their folder's name, which the flags carry.)
@@ -211,7 +229,7 @@ build() {
   while read -r p; do
     [[ -z "$p" || "$p" == \#* ]] || apply_patch "$tree" "$PREFIX/debian/patches/$p" || return
   done <"$PREFIX/debian/patches/series"
-  for p in "$PATCH_DIR"/*.patch "${CUDA_PATCHES[@]}"; do apply_patch "$tree" "$p" || return; done
+  for p in "$PATCH_DIR"/*.patch "${EXTRA_PATCHES[@]}"; do apply_patch "$tree" "$p" || return; done
   # The venv's interpreter finds numpy's headers; it stays out of the key (which names the base
   # interpreter and numpy's version), so every clone's venv on this machine shares one build.
   cmake -S "$tree" -B "$PREFIX/build" -DCMAKE_INSTALL_PREFIX="$PREFIX" "${CMAKE_FLAGS[@]}" \

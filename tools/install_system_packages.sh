@@ -11,7 +11,7 @@ PACKAGES=(
   libboost-dev libboost-filesystem-dev libboost-system-dev libboost-thread-dev libboost-python-dev
   libgflags-dev libgoogle-glog-dev libhdf5-dev libleveldb-dev liblmdb-dev libsnappy-dev
   libopenblas-dev libopencv-dev libprotobuf-dev libprotoc-dev protobuf-compiler
-  python3-dev python3-venv
+  python3-dev python3-venv patchelf
 )
 
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-query >/dev/null 2>&1; then
