@@ -283,13 +283,11 @@ def train(config: RunConfig) -> int:
     log.info("training %s (%s), split %d, on %s -> %s", config.net.name, config.net.used_in,
              config.split, f"GPUs {config.gpus}" if config.gpus else "the CPU", config.folder)
     try:
-        if len(config.gpus) > 1:
-            return train_nccl(config, solver_path, param, resume)
+        # One GPU too goes through NCCL (a solver count of 1): the path N GPUs take, so that a
+        # one-GPU machine runs and checks it.
         if config.gpus:
-            caffe.set_device(int(config.gpus[0]))
-            caffe.set_mode_gpu()
-        else:
-            caffe.set_mode_cpu()
+            return train_nccl(config, solver_path, param, resume)
+        caffe.set_mode_cpu()
         return run_loop(Loop(config, start_solver(config, solver_path, resume), param))
     finally:
         plot(config.folder)
