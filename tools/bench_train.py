@@ -7,47 +7,17 @@ runs/bench/train.json and the README's training table.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 import caffe
-from models.input.batches import BatchMaker, parse_params
 from models.nets.cnn_m_2048 import cnn_m_2048
-from models.input.prefetch import Prefetcher
 from tools.benchlib import (PAPER_VOLUMES_PER_S, SPATIAL, TARGET_TEMPORAL_SAMPLES_PER_S,
-                           TEMPORAL, forward_flops, machine, sgemm_gflops, store_for_input,
-                           update_readme, write_results)
-
-def input_rate(store: Path, stream: str, batches: int, workers: int, trials: int = 3) -> float:
-    """The median of a few timings (this machine's rate varies with its neighbours' load)."""
-    return float(np.median([one_input_rate(store, stream, batches, workers)
-                            for _ in range(trials)]))
-
-
-def one_input_rate(store: Path, stream: str, batches: int, workers: int) -> float:
-    net = TEMPORAL if stream == "temporal" else SPATIAL
-    params = json.loads(cnn_m_2048(net.config).layer[0].python_param.param_str)
-    params.update(stores={"ucf101": str(store)}, splits={"ucf101": 1}, method="brox",
-                  workers=workers, queue_size=2)
-    maker = BatchMaker(parse_params(json.dumps(params), stream), phase_train=True)
-    prefetcher = Prefetcher(maker, workers, slots=2)
-    try:
-        # Steady state: every shared-memory slot written once (its pages faulted in) first.
-        for _ in range(2 * max(workers, 1)):
-            prefetcher.next()
-        start = time.perf_counter()
-        for _ in range(batches):
-            prefetcher.next()
-        return batches * params["batch_size"] / (time.perf_counter() - start)
-    finally:
-        prefetcher.close()
-
+                           TEMPORAL, forward_flops, input_rate, machine, sgemm_gflops,
+                           store_for_input, update_readme, write_results)
 
 def caffe_rates(net, batch: int, iters: int) -> dict:
     """img/s of forward+backward (training) and forward alone, full-size, on the CPU."""

@@ -18,6 +18,9 @@ from data_prep.extract import ExtractConfig, extract
 from data_prep.flow import to_gray
 from data_prep.synthetic import SyntheticConfig, make_synthetic
 from data_prep.video import read_frames
+from models.input.batches import BatchMaker, parse_params
+from models.input.prefetch import Prefetcher
+from models.nets.cnn_m_2048 import cnn_m_2048
 from models.nets.paper_nets import paper_nets
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,6 +121,33 @@ def store_for_input(work: Path) -> Path:
     extract(ExtractConfig("ucf101", work / "synthetic" / "ucf101", store, "brox", jobs=2,
                           progress=False))
     return store
+
+
+def input_rate(store: Path, stream: str, batches: int, workers: int, trials: int = 3,
+               config=None) -> float:
+    """Samples/s the data layer's workers make, the median of a few timings (this machine's
+    rate varies with its neighbours' load); `config`: the net (default: the paper's)."""
+    return float(np.median([one_input_rate(store, stream, batches, workers, config)
+                            for _ in range(trials)]))
+
+
+def one_input_rate(store: Path, stream: str, batches: int, workers: int, config=None) -> float:
+    config = config or (TEMPORAL if stream == "temporal" else SPATIAL).config
+    params = json.loads(cnn_m_2048(config).layer[0].python_param.param_str)
+    params.update(stores={"ucf101": str(store)}, splits={"ucf101": 1}, method="brox",
+                  workers=workers, queue_size=2)
+    maker = BatchMaker(parse_params(json.dumps(params), stream), phase_train=True)
+    prefetcher = Prefetcher(maker, workers, slots=2)
+    try:
+        # Steady state: every shared-memory slot written once (its pages faulted in) first.
+        for _ in range(2 * max(workers, 1)):
+            prefetcher.next()
+        start = time.perf_counter()
+        for _ in range(batches):
+            prefetcher.next()
+        return batches * params["batch_size"] / (time.perf_counter() - start)
+    finally:
+        prefetcher.close()
 
 
 def forward_flops(net) -> float:
