@@ -7,7 +7,8 @@
 ## ARGS: further flags for the tool a target runs (e.g. ARGS="--runs /scratch/runs").
 ## Variables: PYTHON (the Python 3.11 the venv is made from), VENV (default .venv; give a conda
 ## env's prefix to build into it instead), CUDA=1 (CUDA build of Caffe), CUDA_ARCH_BIN, CAFFE_SRC
-## (your own Caffe tree), CAFFE_CACHE (build cache), JOBS (compile jobs), PYTEST_ARGS.
+## (your own Caffe tree), CAFFE_CACHE (build cache), JOBS (compile jobs), PYTEST_ARGS, SETUP=0
+## (skip the set-up: the environment is already there).
 ##
 
 PYTHON ?= python3.11
@@ -38,14 +39,20 @@ EVALS = eval-spatial eval-temporal eval-multitask
 BENCHES = bench-flow bench-train bench-test bench-classify
 
 .PHONY: help demo bench setup system venv caffe test prototxt synthetic frames flow merge \
-	$(BENCHES) eval $(EVALS) fuse export classify report $(TRAINS)
+	$(BENCHES) eval $(EVALS) fuse export classify report $(TRAINS) gpu-kit gpu-check gpu-rehearsal
 
 ##   make help      this list
 help:
 	@sed -n 's/^## \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
 
 ##   make setup     system packages, .venv/ and Caffe (cached outside the clone)
+# SETUP=0: the environment was made elsewhere (the GPU kit's, by tools/gpu_check.sh): no apt, no
+# venv, no Caffe build.
+ifeq ($(SETUP),0)
+setup: ;
+else
 setup: caffe
+endif
 
 system:
 	bash tools/install_system_packages.sh
@@ -75,7 +82,7 @@ prototxt: setup
 
 ##   make synthetic  the embedded default data: synthetic UCF-101- and HMDB-51-like datasets
 synthetic: setup
-	$(VENV)/bin/python tools/make_synthetic.py --out $(SYNTHETIC)
+	$(VENV)/bin/python tools/make_synthetic.py --out $(SYNTHETIC) $(ARGS)
 
 ##   make frames DATASET=ucf101 ROOT=/path [OUT= JOBS= SHARD=i/N]   frames into the store
 frames: setup
@@ -141,3 +148,16 @@ bench: setup
 ##   make bench-classify  seconds to classify a 10-second clip on the CPU, flow included
 $(BENCHES): bench-%: setup
 	$(VENV)/bin/python tools/bench_$*.py
+
+##   make gpu-kit   what a bare GPU machine lacks, for make gpu-check there -> gpu-kit/ (<= 48 MiB)
+gpu-kit: setup
+	bash tools/gpu_kit.sh
+
+##   make gpu-check  on a GPU machine, with gpu-kit/ beside the tree: CPU vs GPU, training,
+##                  resume, test, throughput (9 min) -> $$OUT or runs/bench/gpu-check/
+gpu-check:
+	bash tools/gpu_check.sh
+
+##   make gpu-rehearsal  the same check on this CPU, in a bare Debian root made with debootstrap
+gpu-rehearsal: gpu-kit
+	bash tools/gpu_rehearsal.sh
