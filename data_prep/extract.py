@@ -22,7 +22,7 @@ from tqdm import tqdm
 from data_prep.codec import FLOW_QUALITY, FRAME_QUALITY, encode_flow, encode_jpeg
 from data_prep.datasets import DatasetError, Video, read_dataset
 from data_prep.flow import flow_method, to_gray
-from data_prep.store import (Store, agree_settings, flow_keys, frame_key, require_space,
+from data_prep.store import (Store, agree_settings, flow_keys, frame_key, require_space, writing,
                              write_index)
 from data_prep.video import SHORT_SIDE, VideoError, file_sha256, read_frames
 
@@ -177,6 +177,13 @@ def results(jobs: list, workers: int):
 
 
 def extract(config: ExtractConfig) -> Summary:
+    """Frames (and the flow of `config.method`) of every video the store lacks, one writer at a
+    time."""
+    with writing(config.folder):
+        return extract_unlocked(config)
+
+
+def extract_unlocked(config: ExtractConfig) -> Summary:
     start = time.perf_counter()
     dataset = read_dataset(config.dataset, config.root, config.allow_missing)
     folder = config.folder
@@ -270,6 +277,11 @@ def write_failures(folder: Path, failed: list[tuple[str, str]]) -> None:
 
 def merge(dataset_name: str, root: Path, out: Path, allow_missing: bool = False) -> dict:
     """Joins the shards under out/shards/ into out/'s stores; returns {store: videos merged}."""
+    with writing(out):
+        return merge_unlocked(dataset_name, root, out, allow_missing)
+
+
+def merge_unlocked(dataset_name: str, root: Path, out: Path, allow_missing: bool) -> dict:
     dataset = read_dataset(dataset_name, root, allow_missing)
     shards = sorted((Path(out) / "shards").glob("*-of-*"))
     if not shards:

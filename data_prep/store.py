@@ -34,6 +34,7 @@ import lmdb
 import numpy as np
 
 from data_prep.codec import CodecError, decode_jpeg, dequantise
+from data_prep.lock import held
 
 INITIAL_MAP_SIZE = 1 << 30  # grown by doubling whenever a video does not fit
 META = "meta"
@@ -74,6 +75,12 @@ def require_space(folder: Path, what: str, need: int = MIN_FREE) -> None:
     if free < need:
         raise StoreError(f"the disk holding {what} {folder} has {free >> 20} MB free (at least "
                          f"{need >> 20} MB needed); free space or choose another folder.")
+
+
+def writing(folder: Path):
+    """Held by whoever writes a store folder (extraction, merging), for the whole write: a second
+    writer, with the same settings or others, is refused at once."""
+    return held(Path(folder) / "write.lock", f"the store {folder}", StoreError)
 
 
 def frame_key(video: str, i: int) -> str:

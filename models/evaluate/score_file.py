@@ -21,6 +21,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from data_prep.lock import held
+
 class ScoreError(ValueError):
     """Score files that cannot be used as asked; the message names them and says why."""
 
@@ -64,6 +66,13 @@ def class_names(scores: Scores) -> list[str]:
     names = list(scores.class_names)
     return names if len(names) == scores.scores.shape[1] else \
         [str(i) for i in range(scores.scores.shape[1])]
+
+
+def scoring(path: Path):
+    """Held by the process testing into the score file `path`, from its first video to its
+    rename: a second one is refused at once."""
+    path = Path(path)
+    return held(path.with_name(path.name + ".lock"), f"the score file {path}", ScoreError)
 
 
 def write_scores(path, scores, labels, video_ids, identity: ScoreIdentity, class_names,

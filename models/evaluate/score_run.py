@@ -18,7 +18,7 @@ from data_prep.store import CorruptRecord, FlowReader, FrameReader, StoreError, 
 from models.evaluate.metrics import accuracy
 from models.evaluate.protocol import output_blob, own_classes, video_inputs, video_score
 from models.evaluate.score_file import PartialScores, ScoreError, ScoreIdentity, read_identity, \
-    score_path, write_scores
+    score_path, scoring, write_scores
 from models.input.batches import InputError, check_store_serves
 from models.nets.cli import add_net_arguments
 from models.nets.cnn_m_2048 import cnn_m_2048
@@ -111,6 +111,11 @@ def score_run(args) -> int:
     """Scores the run the flags name and writes its score file: 0 scored (or scored already), 1
     some videos unreadable (the rest kept for the next run). Raises the refusals (`REFUSALS`)."""
     record, weights, identity, path, videos, classes = prepare(args)
+    with scoring(path):
+        return score_locked(args, record, weights, identity, path, videos, classes)
+
+
+def score_locked(args, record, weights, identity, path, videos, classes) -> int:
     if path.exists():
         print(f"test_net: {path} already holds these weights' scores; nothing to do.")
         return 0

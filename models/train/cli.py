@@ -133,9 +133,10 @@ def train_from_args(args) -> int:
     """Trains the run the flags describe; the iteration reached (logged with the run folder)."""
     config = run_config(args, select_net(args))
     require_space(config.folder, "run folder")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
-                        handlers=[logging.StreamHandler(), logging.FileHandler(
-                            config.folder / "train.log", mode="w" if args.fresh else "a")])
-    reached = train(config)
+    with run_record.training(config.folder):  # before its log is opened (--fresh empties it)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
+                            handlers=[logging.StreamHandler(), logging.FileHandler(
+                                config.folder / "train.log", mode="w" if args.fresh else "a")])
+        reached = train(config)
     log.info("stopped at iteration %d; run folder %s", reached, config.folder)
     return reached

@@ -22,7 +22,8 @@ from models.input.batches import InputError, check_store_serves
 from models.nets.cnn_m_2048 import cnn_m_2048
 from models.nets.paper_nets import PaperNet
 from models.train.run_record import (METRICS, claim_folder, latest_snapshot, mark_complete,
-                                     read_metrics, run_folder, snapshot_iteration, write_record)
+                                     read_metrics, run_folder, snapshot_iteration, training,
+                                     write_record)
 from models.input.sampling import per_gpu_batch
 from models.nets.solvers import sgd_solver
 from models.nets.weights import load_weights, require_weights
@@ -278,7 +279,13 @@ def run_loop(loop: Loop) -> int:
 
 
 def train(config: RunConfig) -> int:
-    """Trains on the CPU, one GPU, or several (NCCL); returns the iteration reached."""
+    """Trains on the CPU, one GPU, or several (NCCL); returns the iteration reached. One
+    process at a time trains into a run folder."""
+    with training(config.folder):
+        return train_locked(config)
+
+
+def train_locked(config: RunConfig) -> int:
     solver_path, param, resume = prepare(config)
     log.info("training %s (%s), split %d, on %s -> %s", config.net.name, config.net.used_in,
              config.split, f"GPUs {config.gpus}" if config.gpus else "the CPU", config.folder)

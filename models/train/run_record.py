@@ -5,9 +5,11 @@
         config.json                     this record (every setting, stores, splits, weights sha1)
         trainval.prototxt, solver.prototxt, deploy.prototxt, train.log, metrics.jsonl,
         training.png, snapshots/{net}_iter_N.caffemodel|.solverstate|.complete
+        train.lock                      held by the process training into the folder
 
 A folder belongs to one run: training into one that holds another run's snapshots is refused
-unless it is resumed (the same settings) or started over.
+unless it is resumed (the same settings) or started over, and a second process training into it
+while one does is refused at once.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from data_prep.lock import held
 from models.nets.cnn_m_2048 import NetConfig, net_config_from
 
 RECORD = "config.json"
@@ -105,6 +108,11 @@ def read_record(folder: Path) -> RunRecord:
                      init=raw.get("init", config.init))
     return RunRecord(Path(folder), raw["net"], raw["dataset"], int(raw["split"]), config,
                      raw["stores"], raw["splits"], raw["method"])
+
+
+def training(folder: Path):
+    """Held for the whole of a training into `folder` (and its refusal worded for it)."""
+    return held(Path(folder) / "train.lock", f"the run folder {folder}", RunError)
 
 
 def claim_folder(folder: Path, resume: bool, fresh: bool, identity: dict) -> None:
