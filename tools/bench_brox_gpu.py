@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from data_prep import ranges
 from data_prep.brox_batch import BatchBroxFlow
 from data_prep.extract import ExtractConfig, extract
 from data_prep.middlebury import endpoint_error, read_flo
@@ -81,8 +82,8 @@ def table(r: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("cupy", "numpy"), default="cupy")
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32, 64, 128])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batches", type=ranges.count, nargs="+", default=[1, 8, 32, 64, 128])
+    parser.add_argument("--repeats", type=ranges.count, default=3)
     parser.add_argument("--no-pipeline", action="store_true")
     args = parser.parse_args(argv)
     try:

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import caffe
+from data_prep import ranges
 from data_prep.extract import ExtractConfig, flow_settings, frame_settings
 from models.bundle.bundle import Bundle, Stream, read_bundle, sha1_of, write_bundle
 from models.bundle.classify import Classifier, check_video
@@ -67,10 +68,8 @@ def extraction_seconds(classifier: Classifier, kind: str, clip: Path, frames: in
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gpu", type=int, help="the nets on this GPU (default: the CPU)")
+    parser.add_argument("--gpu", type=ranges.index, help="the nets on this GPU (default: the CPU)")
     args = parser.parse_args(argv)
-    if args.gpu is not None and args.gpu < 0:
-        parser.error("--gpu must be a GPU id, 0 or more")
     device = "CPU" if args.gpu is None else f"GPU {args.gpu}"
     clip = package_file(*CLIP)
     work = Path(tempfile.mkdtemp(prefix="bench_classify_"))

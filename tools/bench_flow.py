@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from data_prep import ranges
 from data_prep.codec import FLOW_QUALITY, decode_flow, encode_flow
 from data_prep.extract import ExtractConfig, extract
 from data_prep.flow import CPU_METHODS, flow_method, to_gray
@@ -127,8 +128,9 @@ def table(results: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=int, default=20, help="frame pairs timed per method")
-    parser.add_argument("--clips-per-group", type=int, default=1,
+    parser.add_argument("--pairs", type=ranges.count, default=20,
+                        help="frame pairs timed per method")
+    parser.add_argument("--clips-per-group", type=ranges.count, default=1,
                         help="synthetic clips per class and group for the pipeline figures")
     parser.add_argument("--quick", action="store_true", help="skip the pipeline figures")
     args = parser.parse_args(argv)

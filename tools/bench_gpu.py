@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import caffe
+from data_prep import ranges
 from data_prep.store import FlowReader
 from models.evaluate.protocol import video_inputs, video_score
 from models.nets.cnn_m_2048 import cnn_m_2048
@@ -88,20 +89,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, required=True, help="a UCF-101 store with brox flow")
     parser.add_argument("--gpu", type=int, default=0, help="-1: the CPU")
-    parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--width", type=float, default=1.0)
-    parser.add_argument("--input-size", type=int, default=224)
-    parser.add_argument("--iters", type=int, default=5, help="batches timed")
-    parser.add_argument("--workers", type=int, default=8, help="data worker processes")
-    parser.add_argument("--videos", type=int, default=6, help="test videos timed")
-    parser.add_argument("--test-batch", type=int, default=250)
+    parser.add_argument("--batch", type=ranges.count, default=256)
+    parser.add_argument("--width", type=ranges.width, default=1.0)
+    parser.add_argument("--input-size", type=ranges.count, default=224)
+    parser.add_argument("--iters", type=ranges.count, default=5, help="batches timed")
+    parser.add_argument("--workers", type=ranges.count, default=8, help="data worker processes")
+    parser.add_argument("--videos", type=ranges.count, default=6, help="test videos timed")
+    parser.add_argument("--test-batch", type=ranges.count, default=250)
     parser.add_argument("--out", type=Path, default=Path("runs/bench/gpu.json"))
     args = parser.parse_args(argv)
-    for name in ("batch", "iters", "workers", "videos", "test_batch", "input_size"):
-        if getattr(args, name) <= 0:
-            parser.error(f"--{name.replace('_', '-')} must be > 0")
-    if not 0 < args.width <= 1:
-        parser.error("--width must be in (0, 1]")
     set_mode(args.gpu)
     results = {"device": "CPU" if args.gpu < 0 else f"GPU {args.gpu}", "batch": args.batch,
                "width": args.width, "input_size": args.input_size, "workers": args.workers}

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import caffe
+from data_prep import ranges
 from data_prep.store import FlowReader
 from models.nets.cnn_m_2048 import cnn_m_2048
 from models.evaluate.protocol import video_inputs, video_score
@@ -22,8 +23,8 @@ from tools.benchlib import (TEMPORAL, forward_flops, measured_table, publish, sg
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--videos", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--videos", type=ranges.count, default=2)
+    parser.add_argument("--batch", type=ranges.count, default=50)
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench_test_"))
     try:

@@ -25,6 +25,7 @@ from pathlib import Path
 os.environ.setdefault("GLOG_minloglevel", "2")
 import numpy as np  # noqa: E402
 
+from data_prep import ranges  # noqa: E402
 from data_prep.store import StoreError  # noqa: E402
 from models.bundle.bundle import BundleError, read_bundle  # noqa: E402
 from models.bundle.classify import ClassifyError, classify_videos  # noqa: E402
@@ -74,10 +75,10 @@ def main(argv=None) -> int:
     parser.add_argument("--model", type=Path, help="a bundle folder (tools/export_model.py)")
     parser.add_argument("--spatial", type=Path, metavar="RUN", help="instead of --model: runs")
     parser.add_argument("--temporal", type=Path, metavar="RUN")
-    parser.add_argument("--top", type=int, default=5)
+    parser.add_argument("--top", type=ranges.count, default=5)
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    parser.add_argument("--gpu", type=int, help="GPU id (default: the CPU)")
-    parser.add_argument("--batch", type=int, default=50, help="inputs per forward pass")
+    parser.add_argument("--gpu", type=ranges.index, help="GPU id (default: the CPU)")
+    parser.add_argument("--batch", type=ranges.count, default=50, help="inputs per forward pass")
     parser.add_argument("--figure", type=Path, help="a PNG of frames, flow and top classes")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)

@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     parser.add_argument("--spatial-train", type=Path)
     parser.add_argument("--temporal-train", type=Path)
     parser.add_argument("--dataset", choices=("ucf101", "hmdb51"))
-    parser.add_argument("--splits", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--splits", type=int, nargs="+", choices=(1, 2, 3), default=[1, 2, 3])
     parser.add_argument("--scores", type=Path, default=Path("runs/scores"),
                         help="folder of named score files")
     parser.add_argument("--spatial-net", help="with --dataset: the spatial net by name "

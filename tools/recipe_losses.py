@@ -25,6 +25,7 @@ from pathlib import Path
 # Caffe's net set-up on stderr, a page a net, would bury the losses; glog reads this when
 # libcaffe loads (below), and the nets' own processes inherit it.
 os.environ.setdefault("GLOG_minloglevel", "2")
+from data_prep import ranges  # noqa: E402
 from data_prep.real_clips import CLIP_SETS  # noqa: E402
 from models.nets.cnn_m_2048 import INITIALISATIONS  # noqa: E402
 from models.train.recipe import recipe_losses  # noqa: E402
@@ -32,11 +33,11 @@ from models.train.recipe import recipe_losses  # noqa: E402
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iters", type=int, default=8)
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--input-size", type=int, default=224)
-    parser.add_argument("--short-side", type=int, default=256)
-    parser.add_argument("--width", type=float, default=1.0)
+    parser.add_argument("--iters", type=ranges.count, default=8)
+    parser.add_argument("--batch-size", type=ranges.count, default=256)
+    parser.add_argument("--input-size", type=ranges.count, default=224)
+    parser.add_argument("--short-side", type=ranges.count, default=256)
+    parser.add_argument("--width", type=ranges.width, default=1.0)
     parser.add_argument("--init", choices=sorted(INITIALISATIONS),
                         help="one initialisation for every net (default: each net its own, as "
                              "in its prototxt)")

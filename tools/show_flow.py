@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend is chosen first
 import numpy as np  # noqa: E402
 
+from data_prep import ranges  # noqa: E402
 from data_prep.middlebury import flow_to_colour  # noqa: E402
 from data_prep.store import FlowReader, FrameReader, StoreError  # noqa: E402
 
@@ -42,7 +43,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, required=True, help="a dataset's store folder")
     parser.add_argument("--video", required=True, help="video id, as in the split files")
-    parser.add_argument("--frame", type=int, default=0, help="frame i; its flow goes to i+1")
+    parser.add_argument("--frame", type=ranges.index, default=0,
+                        help="frame i; its flow goes to i+1")
     parser.add_argument("--method", default="brox")
     parser.add_argument("-o", "--output", type=Path, default=Path("flow.png"))
     args = parser.parse_args(argv)

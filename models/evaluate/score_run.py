@@ -14,6 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 import caffe
+from data_prep import ranges
 from data_prep.store import CorruptRecord, FlowReader, FrameReader, StoreError, require_space
 from models.evaluate.metrics import accuracy
 from models.evaluate.protocol import output_blob, own_classes, video_inputs, video_score
@@ -39,8 +40,8 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subset", choices=("test", "train"), default="test",
                         help="train: the training videos' scores, for the fusion SVM")
     parser.add_argument("--weights", type=Path, help="default: the run's last snapshot")
-    parser.add_argument("--gpu", type=int, help="GPU id (default: the CPU)")
-    parser.add_argument("--batch", type=int, default=50, help="inputs per forward pass")
+    parser.add_argument("--gpu", type=ranges.index, help="GPU id (default: the CPU)")
+    parser.add_argument("--batch", type=ranges.count, default=50, help="inputs per forward pass")
     parser.add_argument("--out", type=Path, default=Path("runs/scores"),
                         help="the score files' folder")
     parser.add_argument("--quiet", action="store_true")

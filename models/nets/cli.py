@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from data_prep import ranges
 from models.nets.cnn_m_2048 import NetConfig
 from models.nets.paper_nets import HMDB51, UCF101, PaperNet, paper_nets
 
@@ -18,10 +19,10 @@ def add_net_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stream", choices=("spatial", "temporal", "multitask"),
                         default="temporal")
     parser.add_argument("--setting", choices=("scratch", "finetune", "lastlayer"))
-    parser.add_argument("--dropout", type=float)
+    parser.add_argument("--dropout", type=ranges.fraction)
     parser.add_argument("--stacking", choices=("flow", "trajectory", "bidirectional"),
                         default="flow")
-    parser.add_argument("--length", type=int, help="L, flows stacked (default 10)")
+    parser.add_argument("--length", type=ranges.count, help="L, flows stacked (default 10)")
     parser.add_argument("--no-mean-subtraction", action="store_true")
     parser.add_argument("--split", type=int, choices=(1, 2, 3), default=1)
     parser.add_argument("--runs", type=Path, default=Path("runs"))

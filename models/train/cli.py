@@ -7,6 +7,7 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
+from data_prep import ranges
 from data_prep.datasets import READERS as DATASETS
 from data_prep.store import require_space
 from models.input.batches import store_classes
@@ -37,21 +38,24 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     start.add_argument("--resume", action="store_true", help="continue from the last snapshot")
     start.add_argument("--fresh", action="store_true",
                        help="delete the run folder's snapshots and metrics and start over")
-    parser.add_argument("--iters", type=int, help="scale the paper's schedule to N iterations")
-    parser.add_argument("--width", type=float, default=1.0, help="channel width factor")
+    parser.add_argument("--iters", type=ranges.count,
+                        help="scale the paper's schedule to N iterations")
+    parser.add_argument("--width", type=ranges.width, default=1.0, help="channel width factor")
     parser.add_argument("--init", choices=sorted(INITIALISATIONS),
                         help="weight initialisation (default: the net's, as in its prototxt: he "
                         "for a spatial net from scratch, else gaussian; he for nets shrunk to "
                         "the demo's size)")
-    parser.add_argument("--input-size", type=int, help="crop size (default 224)")
-    parser.add_argument("--batch-size", type=int, help="total batch (default 256)")
-    parser.add_argument("--workers", type=int, default=2, help="data worker processes per GPU")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--snapshot-every", type=int)
-    parser.add_argument("--test-interval", type=int)
-    parser.add_argument("--test-iter", type=int)
-    parser.add_argument("--display", type=int, default=20)
-    parser.add_argument("--base-lr", type=float, help="override the paper's 1e-2 (recorded)")
+    parser.add_argument("--input-size", type=ranges.count, help="crop size (default 224)")
+    parser.add_argument("--batch-size", type=ranges.count, help="total batch (default 256)")
+    parser.add_argument("--workers", type=ranges.index, default=2,
+                        help="data worker processes per GPU")
+    parser.add_argument("--seed", type=ranges.index, default=0)
+    parser.add_argument("--snapshot-every", type=ranges.count)
+    parser.add_argument("--test-interval", type=ranges.count)
+    parser.add_argument("--test-iter", type=ranges.count)
+    parser.add_argument("--display", type=ranges.count, default=20)
+    parser.add_argument("--base-lr", type=ranges.positive,
+                        help="override the paper's 1e-2 (recorded)")
     parser.add_argument("--borrowed-classes", type=Path, metavar="FILE",
                         help="Table 2's net with UCF-101 classes added to HMDB-51: the UCF-101 "
                         "class names, one a line (the paper does not list its 78)")

@@ -74,6 +74,21 @@ class RunConfig:
     def __post_init__(self):
         # Named in the run's record either way, so that a resumed run is compared by name.
         self.init = self.init or self.net.config.init
+        # None means the paper's value; 0 or less is never read as "not given".
+        counts = ("iters", "input_size", "batch_size", "snapshot_every", "test_interval",
+                  "test_iter", "display")
+        for name in counts:
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be greater than 0, not {value}.")
+        checks = [(self.workers >= 0, f"workers must be 0 or more, not {self.workers}."),
+                  (self.seed >= 0, f"seed must be 0 or more, not {self.seed}."),
+                  (0 < self.width <= 1, f"width must be in (0, 1], not {self.width}."),
+                  (self.base_lr is None or self.base_lr > 0,
+                   f"base_lr must be greater than 0, not {self.base_lr}.")]
+        for ok, sentence in checks:
+            if not ok:
+                raise ValueError(sentence)
 
     @property
     def dataset(self) -> str:
