@@ -51,6 +51,9 @@ class InputParams:
     queue_size: int = 2
     held_out: float = HELD_OUT_FRACTION
     start_batch: int = 0  # a resumed run's first batch, so it continues the same sequence
+    # The held-out batches of one validation: every validation draws the same ones, so that
+    # validations compare, and a resumed run's equal the uninterrupted run's (0: no cycle).
+    held_out_batches: int = 0
 
     @property
     def channels(self) -> int:

@@ -23,9 +23,11 @@ class _DataLayer(caffe.Layer):
             raise ValueError(f"{type(self).__name__} has {len(top)} tops; it needs data and one "
                              f"label per dataset {params.datasets}")
         self.maker = BatchMaker(params, train, rank=caffe.solver_rank())
-        # Validation batches are few and far between: made inline, without workers.
-        self.prefetcher = Prefetcher(self.maker, params.workers if train else 0,
-                                     params.queue_size, first_index=params.start_batch)
+        if train:
+            self.prefetcher = Prefetcher(self.maker, params.workers, params.queue_size,
+                                         first_index=params.start_batch)
+        else:  # validation: few batches, made inline, the same ones at every validation
+            self.prefetcher = Prefetcher(self.maker, 0, cycle=params.held_out_batches)
 
     def reshape(self, bottom, top):
         data_shape, label_shape = self.maker.shapes

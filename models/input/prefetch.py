@@ -83,8 +83,13 @@ def work(maker, worker: int, workers: int, slots: Slots, free, ready, first_inde
 class Prefetcher:
     """next() -> (data, labels): views valid until the following next()."""
 
-    def __init__(self, maker, workers: int, slots: int = 2, first_index: int = 0):
-        self.maker, self.workers = maker, workers
+    def __init__(self, maker, workers: int, slots: int = 2, first_index: int = 0,
+                 cycle: int = 0):
+        """cycle (in this process only, workers=0): batches first_index .. + cycle - 1 again
+        and again."""
+        if cycle and workers:
+            raise ValueError("a cycle of batches is made in this process: workers must be 0")
+        self.maker, self.workers, self.cycle = maker, workers, cycle
         self.index = self.first_index = first_index
         data_shape, label_shape = maker.shapes
         if workers == 0:
@@ -107,6 +112,8 @@ class Prefetcher:
 
     def next(self):
         if self.workers == 0:
+            if self.cycle and self.index - self.first_index >= self.cycle:
+                self.index = self.first_index
             self.maker.fill(self.index, *self.arrays)
             self.index += 1
             return self.arrays

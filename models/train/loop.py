@@ -21,9 +21,9 @@ import caffe
 from models.input.batches import InputError, check_store_serves
 from models.nets.cnn_m_2048 import cnn_m_2048
 from models.nets.paper_nets import PaperNet
-from models.train.run_record import (METRICS, claim_folder, latest_snapshot, mark_complete,
-                                     read_metrics, run_folder, snapshot_iteration, training,
-                                     write_record)
+from models.train.run_record import (METRICS, claim_folder, cut_metrics, latest_snapshot,
+                                     mark_complete, read_metrics, run_folder, snapshot_iteration,
+                                     training, write_record)
 from models.input.sampling import per_gpu_batch
 from models.nets.solvers import sgd_solver
 from models.nets.weights import load_weights, require_weights
@@ -156,16 +156,6 @@ def write_run(config: RunConfig, start_iter: int = 0) -> tuple[Path, object]:
     net_config = replace(net_config, width=config.width, init=config.init,
                          batch_size=per_gpu_batch(total, gpus),
                          input_size=config.input_size or net_config.input_size)
-    proto = cnn_m_2048(net_config, "trainval")
-    proto.name = config.net.name
-    params = json.loads(proto.layer[0].python_param.param_str)
-    params.update(stores={d: str(Path(s).resolve()) for d, s in config.stores.items()},
-                  splits=config.splits, method=config.method, seed=config.seed,
-                  workers=config.workers, start_batch=start_iter)
-    if config.borrowed_class_names:
-        params["borrowed_class_names"] = config.borrowed_class_names
-    proto.layer[0].python_param.param_str = json.dumps(params, sort_keys=True)
-    (folder / "trainval.prototxt").write_text(str(proto))
     solver = sgd_solver(str((folder / "trainval.prototxt").resolve()), net_config.setting,
                         str((folder / "snapshots" / config.net.name).resolve()))
     if config.iters:
@@ -178,8 +168,24 @@ def write_run(config: RunConfig, start_iter: int = 0) -> tuple[Path, object]:
     solver.display, solver.snapshot = 0, 0
     solver.random_seed = config.seed
     solver.solver_mode = solver.GPU if config.gpus else solver.CPU
+    proto = cnn_m_2048(net_config, "trainval")
+    proto.name = config.net.name
+    params = json.loads(proto.layer[0].python_param.param_str)
+    params.update(stores={d: str(Path(s).resolve()) for d, s in config.stores.items()},
+                  splits=config.splits, method=config.method, seed=config.seed,
+                  workers=config.workers, start_batch=start_iter,
+                  held_out_batches=solver.test_iter[0])
+    if config.borrowed_class_names:
+        params["borrowed_class_names"] = config.borrowed_class_names
+    proto.layer[0].python_param.param_str = json.dumps(params, sort_keys=True)
+    (folder / "trainval.prototxt").write_text(str(proto))
     (folder / "solver.prototxt").write_text(str(solver))
     return folder / "solver.prototxt", solver
+
+
+def step_seed(seed: int, rank: int, iteration: int) -> int:
+    """Caffe's seed for one step of one GPU's solver: distinct for every (seed, rank, step)."""
+    return (seed * 1_000_003 + rank * 7_919 + iteration) % 2**31
 
 
 class Loop:
@@ -224,6 +230,9 @@ class Loop:
         solver, param = self.solver, self.param
         window, start = [], time.perf_counter()
         while solver.iter < param.max_iter and not self.stop_requested:
+            # Caffe's random state (dropout's masks) is not in a snapshot: seeded from the
+            # iteration and the rank each step, a resumed run draws what the whole run drew.
+            caffe.set_random_seed(step_seed(self.config.seed, self.rank, solver.iter))
             solver.step(1)
             loss = self.losses()
             if not math.isfinite(loss) or loss > EXPLODED_LOSS:
@@ -267,6 +276,8 @@ def prepare(config: RunConfig):
         raise TrainingError(f"--resume: no snapshot in {config.folder / 'snapshots'}; start "
                             "without it.")
     start_iter = snapshot_iteration(resume) if resume else 0
+    # The rows after the snapshot resumed from (or all, on a start) are a dead process's: gone.
+    cut_metrics(config.folder, start_iter)
     solver_path, param = write_run(config, start_iter)
     write_config(config, resume)
     return solver_path, param, resume

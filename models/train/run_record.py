@@ -56,11 +56,36 @@ def latest_snapshot(folder: Path) -> Path | None:
 
 
 def read_metrics(folder: Path) -> list[dict] | None:
-    """The rows the training loop logged to the folder's metrics.jsonl; None if there is none."""
+    """The rows the training loop logged to the folder's metrics.jsonl; None if there is none.
+    A torn last line (a process killed while writing it) is left out; a damaged line before it
+    is refused, naming the file."""
     path = Path(folder) / METRICS
     if not path.exists():
         return None
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    rows = []
+    for number, line in enumerate(lines, 1):
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            if number == len(lines):
+                break
+            raise RunError(f"{path} line {number} is not a JSON row ({line[:60]!r}); delete "
+                           "the line (or the file, losing the run's curve) and run again.")
+    return rows
+
+
+def cut_metrics(folder: Path, iteration: int) -> None:
+    """metrics.jsonl cut back to the rows of iterations <= `iteration` (the snapshot a run
+    resumes from; 0 on a start), written whole then renamed."""
+    rows = read_metrics(folder)
+    if rows is None:
+        return
+    path = Path(folder) / METRICS
+    kept = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows if r["iter"] <= iteration)
+    partial = path.with_name(path.name + ".writing")
+    partial.write_text(kept)
+    partial.replace(path)
 
 
 def mark_complete(folder: Path, net: str, iteration: int) -> Path:

@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from models.nets.paper_nets import PaperNet, paper_nets
 from models.train.loop import RunConfig, learning_rate, train, write_run
+from models.train.run_record import read_metrics
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPORAL = next(n for n in paper_nets()
@@ -34,7 +35,7 @@ def small_run(store, runs, **changes):
 
 
 def metrics(folder):
-    return [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    return read_metrics(folder)
 
 
 def test_a_small_temporal_net_learns_the_synthetic_classes_well_above_chance(synthetic_store,
@@ -56,7 +57,8 @@ def command(store, runs, *extra):
     return [sys.executable, "tools/train_net.py", "--net", TEMPORAL.name, "--store",
             f"ucf101={store}", "--method", "farneback", "--runs", str(runs), "--iters", "60",
             "--width", "0.125", "--input-size", "48", "--batch-size", "16", "--workers", "1",
-            "--display", "5", "--snapshot-every", "10", "--test-interval", "1000", *extra]
+            "--display", "5", "--snapshot-every", "10", "--test-interval", "10", "--test-iter",
+            "2", *extra]
 
 
 def test_killed_and_resumed_reaches_the_uninterrupted_iteration_and_learning_rate(
@@ -76,13 +78,20 @@ def test_killed_and_resumed_reaches_the_uninterrupted_iteration_and_learning_rat
     process.wait()
     reached = max(r["iter"] for r in metrics(folder))
     assert 20 <= reached < 60
+    # A torn last line, as a kill in the middle of a write leaves.
+    with open(folder / "metrics.jsonl", "a") as f:
+        f.write('{"iter": 2')
     result = subprocess.run(command(synthetic_store, killed, "--resume"), cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "resumed from" in result.stderr
-    uninterrupted = {r["iter"]: r["lr"] for r in metrics(whole / "ucf101" / folder.name) if "lr" in r}
-    resumed = {r["iter"]: r["lr"] for r in metrics(folder) if "lr" in r}
-    assert max(resumed) == max(uninterrupted) == 60
+    # The killed process's rows after its snapshot are cut: every row once, in order, the
+    # same rows as the uninterrupted run's, validations (the same held-out batches) included.
+    uninterrupted, resumed = metrics(whole / "ucf101" / folder.name), metrics(folder)
+    assert [(r["iter"], sorted(r)) for r in resumed] == \
+        [(r["iter"], sorted(r)) for r in uninterrupted]
+    assert max(r["iter"] for r in resumed) == 60
+    assert [r["lr"] for r in resumed if "lr" in r] == [r["lr"] for r in uninterrupted if "lr" in r]
     assert resumed == uninterrupted
     # The synthetic UCF-101-like store has 10 classes: the head follows the store, not 101.
     assert "num_output: 10\n" in (folder / "trainval.prototxt").read_text()
