@@ -22,8 +22,8 @@ from tqdm import tqdm
 from data_prep.codec import FLOW_QUALITY, FRAME_QUALITY, encode_flow, encode_jpeg
 from data_prep.datasets import DatasetError, Video, read_dataset
 from data_prep.flow import flow_method, to_gray
-from data_prep.store import (Store, agree_settings, flow_keys, frame_key, require_space, writing,
-                             write_index)
+from data_prep.store import (Store, agree_settings, claim_dataset, flow_keys, frame_key,
+                             require_space, write_index, writing)
 from data_prep.video import SHORT_SIDE, VideoError, file_sha256, read_frames
 
 # Frame pairs a batch flow method (brox-gpu) solves per call: a UCF-101 video's 341x256 pairs
@@ -195,6 +195,7 @@ def extract_unlocked(config: ExtractConfig) -> Summary:
     frames_store = Store(folder / "frames.lmdb")
     flow_store = Store(folder / f"flow-{config.method}.lmdb") if config.method else None
     try:
+        claim_dataset(frames_store, config.dataset)
         agree_settings(frames_store, frame_settings(config))
         if flow_store is not None:
             # A store made with backward flow keeps it for every video it takes in.
@@ -230,7 +231,9 @@ def video_needs(video: str, frames_store: Store, flow_store: Store | None,
 
 def redo(config: ExtractConfig, dataset, stores: list[Store]) -> None:
     """Deletes the named videos from the stores, so this run extracts them again."""
-    unknown = [v for v in config.redo if v not in dataset.videos]
+    # Any id a store holds can be redone, one the dataset no longer lists too.
+    unknown = [v for v in config.redo
+               if v not in dataset.videos and not any(store.has(v) for store in stores)]
     if unknown:
         raise DatasetError(f"--redo {unknown[0]}: not a video of {dataset.name} at "
                            f"{dataset.root}; give ids as the split files write them "
@@ -287,6 +290,8 @@ def merge_unlocked(dataset_name: str, root: Path, out: Path, allow_missing: bool
     if not shards:
         raise FileNotFoundError(f"no shards under {Path(out) / 'shards'}; run with SHARD=i/N "
                                 "first.")
+    with Store(Path(out) / "frames.lmdb") as frames:
+        claim_dataset(frames, dataset.name)
     merged, failed = {}, []
     for shard in shards:
         for store_dir in sorted(shard.glob("*.lmdb")):

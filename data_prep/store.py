@@ -38,6 +38,7 @@ from data_prep.lock import held
 
 INITIAL_MAP_SIZE = 1 << 30  # grown by doubling whenever a video does not fit
 META = "meta"
+DATASET = "dataset"  # the lmdb key naming the dataset whose videos a store holds
 SETTINGS = "settings"
 INDEX = "index.h5"
 # Settings a later run may ask more of: the store adds them to the videos that lack them.
@@ -212,6 +213,15 @@ class Store:
         data = json.dumps(settings, sort_keys=True).encode()
         self._write(lambda txn: txn.put(SETTINGS.encode(), data))
 
+    def dataset(self) -> str | None:
+        """The dataset whose videos the store holds (None: not recorded yet)."""
+        with self.env.begin() as txn:
+            data = txn.get(DATASET.encode())
+        return None if data is None else data.decode()
+
+    def put_dataset(self, dataset: str) -> None:
+        self._write(lambda txn: txn.put(DATASET.encode(), dataset.encode()))
+
     def _write(self, change) -> None:
         """One write transaction, the map grown as needed; a full disk is one sentence."""
         while True:
@@ -283,6 +293,36 @@ def decoded(store: Store, video: str, key: str, colour: bool = True) -> np.ndarr
         return decode_jpeg(store.get(key), colour=colour)
     except CodecError:
         raise CorruptRecord(store.path, video, key) from None
+
+
+def claim_dataset(store: Store, dataset: str) -> None:
+    """A store holds one dataset's videos: the first extraction names it (a store made before
+    it was recorded: its index's); another dataset's extraction is refused before any work."""
+    recorded = store.dataset() or index_dataset(store.path.parent)
+    if recorded is not None and recorded != dataset:
+        raise StoreError(f"{store.path.parent} holds {recorded}'s videos, this run extracts "
+                         f"{dataset}'s: one store holds one dataset; give --out another folder "
+                         f"(e.g. data/{dataset}).")
+    if store.dataset() is None:
+        store.put_dataset(dataset)
+
+
+def index_dataset(folder: Path) -> str | None:
+    """The dataset a store folder's index.h5 names (None without one)."""
+    path = Path(folder) / INDEX
+    if not path.is_file():
+        return None
+    with h5py.File(path, "r") as index:
+        return str(index.attrs["dataset"])
+
+
+def require_dataset(folder: Path, dataset: str) -> None:
+    """Refuses a store folder that holds another dataset's videos, where a run is given it as
+    `dataset`'s (training, testing)."""
+    held = index_dataset(folder)
+    if held is not None and held != dataset:
+        raise StoreError(f"{folder} is {held}'s store (its index.h5 says so), not {dataset}'s: "
+                         f"give --store {dataset}=FOLDER of {dataset}'s own store.")
 
 
 def agree_settings(store: Store, requested: dict) -> dict:

@@ -15,7 +15,8 @@ from tqdm import tqdm
 
 import caffe
 from data_prep import ranges
-from data_prep.store import CorruptRecord, FlowReader, FrameReader, StoreError, require_space
+from data_prep.store import (CorruptRecord, FlowReader, FrameReader, StoreError, require_dataset,
+                             require_space)
 from models.evaluate.metrics import accuracy
 from models.evaluate.protocol import output_blob, own_classes, video_inputs, video_score
 from models.evaluate.score_file import PartialScores, ScoreError, ScoreIdentity, read_identity, \
@@ -70,6 +71,7 @@ def prepare(args):
     """Everything checked before any work: (record, weights, identity, path, videos, classes)."""
     run = args.run or run_folder(args)
     record = read_record(run)
+    require_dataset(record.store, record.dataset)
     weights = run_weights(run, args.weights)
     identity = ScoreIdentity(record.net, record.dataset, record.split, args.subset,
                              record.stream, read_weights(weights)[1])

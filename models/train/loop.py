@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import caffe
+from data_prep.store import require_dataset
 from models.input.batches import InputError, check_store_serves
 from models.nets.cnn_m_2048 import cnn_m_2048
 from models.nets.paper_nets import PaperNet
@@ -120,6 +121,7 @@ def check_inputs(config: RunConfig) -> None:
             raise TrainingError(f"no store for {dataset} at {store or '(none given)'}: run "
                                 f"`make flow DATASET={dataset}` (or pass --store "
                                 f"{dataset}=FOLDER).")
+        require_dataset(store, dataset)
         if config.net.config.stream == "temporal" and \
                 not (store / f"flow-{config.method}.lmdb").exists():
             raise TrainingError(f"{store} has no {config.method} flow; run `make flow "
