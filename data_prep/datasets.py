@@ -53,8 +53,9 @@ def read_lines(path: Path, fix: str) -> list[tuple[int, str]]:
     """(line number, text) of each non-blank line."""
     if not path.is_file():
         raise DatasetError(f"split file {path} is missing; {fix}")
-    return [(n, line.strip()) for n, line in enumerate(path.read_text().splitlines(), 1)
-            if line.strip()]
+    # utf-8-sig: a file saved with a byte-order mark reads as the same text without it.
+    text = path.read_text(encoding="utf-8-sig")
+    return [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
 
 
 def line_fields(path: Path, number: int, line: str, counts: tuple[int, ...], form: str) -> list:
@@ -92,11 +93,20 @@ class VideoFinder:
         return found
 
 
+def plain_name(name: str) -> bool:
+    """A name that stays inside its folder when it becomes a path."""
+    return bool(name) and name not in (".", "..") and not {"/", "\\", "\0"} & set(name)
+
+
 def add_video(dataset: Dataset, finder: VideoFinder, listed: str, class_name: str,
               allow_missing: bool) -> str | None:
     """Registers a listed video; returns its id, or None if it is missing and may be."""
     if listed in dataset.videos:
         return listed
+    parts = listed.split("/")
+    if len(parts) != 2 or not all(plain_name(p) for p in parts):
+        raise DatasetError(f"the split files list {listed!r}, which is not <class>/<video> "
+                           f"inside {finder.root}; restore the files from the official archive.")
     path = finder.find(listed)
     if path is None:
         if not allow_missing:
@@ -120,9 +130,17 @@ def read_ucf101(root: Path, allow_missing: bool = False) -> Dataset:
         if not index.isdigit():
             raise DatasetError(f"{class_file}, line {number}: {line!r} does not start with a class "
                                "index; restore the file from the official archive.")
+        if int(index) > len(classes) + 1:
+            raise DatasetError(f"{class_file}: class {len(classes) + 1} is missing (line "
+                               f"{number} is class {index} {name}); restore the file from the "
+                               "official archive.")
         if int(index) != len(classes) + 1:
             raise DatasetError(f"{class_file}: class {index} {name} is out of "
                                "order; restore the file from the official archive.")
+        if not plain_name(name):
+            raise DatasetError(f"{class_file}, line {number}: {name!r} is not a folder name "
+                               "(no '/', '\\', '.' or '..'); restore the file from the "
+                               "official archive.")
         classes.append(name)
     known = case_insensitive(classes)
     dataset = Dataset("ucf101", root, classes, {})
@@ -150,6 +168,12 @@ def read_ucf101(root: Path, allow_missing: bool = False) -> Dataset:
                 if video is not None:
                     ids.append(video)
             split[subset] = ids
+        both = sorted(set(split["train"]) & set(split["test"]))
+        if both:
+            raise DatasetError(f"{split_dir / f'trainlist0{k}.txt'} and testlist0{k}.txt both "
+                               f"list {both[0]} ({len(both)} such): a video is trained on or "
+                               "tested on, not both; restore the files from the official "
+                               "archive.")
         dataset.splits[k] = split
     return dataset
 

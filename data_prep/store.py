@@ -446,6 +446,7 @@ class IndexedVideos:
     counts: np.ndarray  # inputs a video offers: its flows, or its frames - 1 for the frames
     stored: np.ndarray  # bool: the video's flow is stored (always, for the frames)
     backward: np.ndarray  # bool: the video also has backward flow
+    short_sides: np.ndarray  # the frames' (and flow fields') smaller side, in pixels
 
     def member(self, split, subset: str) -> np.ndarray:
         """Which videos are in `subset` of `split` ("all": every video)."""
@@ -475,5 +476,6 @@ def read_index(folder: Path, method: str | None = None) -> IndexedVideos:
             counts, stored = index[f"{group}/flow_count"][:], index[f"{group}/stored"][:]
             backward = index[f"{group}/backward"][:] if "backward" in index[group] else \
                 np.full(len(ids), "backward_ranges" in index[group])
+        short_sides = np.minimum(index["videos/height"][:], index["videos/width"][:])
         return IndexedVideos(Path(folder), index_classes(index), ids, index["videos/label"][:],
-                             splits, counts, stored, backward)
+                             splits, counts, stored, backward, short_sides)

@@ -117,6 +117,14 @@ def check_store_serves(store, method: str, split, subset: str, config,
     if not ids:
         raise InputError(f"{store} holds no {subset} video of split {split}; extract the "
                          "dataset's videos first.")
+    small = [(i, int(side)) for i, m, side in zip(index.ids, member, index.short_sides)
+             if m and side < config.input_size]
+    if small:
+        raise InputError(f"{len(small)} of the {len(ids)} {subset} videos in {store} are smaller "
+                         f"than the net's {config.input_size}-pixel crops (e.g. {small[0][0]}, "
+                         f"{small[0][1]} pixels on its short side): extract at --short-side "
+                         f"{config.input_size} or more, or give --input-size "
+                         f"{min(s for _, s in small)} or less.")
     if temporal and config.stacking == "bidirectional":
         lacking = [i for i, m, b in zip(index.ids, member, index.backward) if m and not b]
         if lacking:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from data_prep import ranges
 from data_prep.datasets import READERS as DATASETS
-from data_prep.store import require_space
+from data_prep.store import require_dataset, require_space
 from models.input.batches import store_classes
 from models.nets.cli import add_net_arguments, select_net
 from models.nets.cnn_m_2048 import INITIALISATIONS, Head
@@ -111,6 +111,7 @@ def run_config(args, net: PaperNet) -> RunConfig:
             raise ValueError(f"--store {item}: give DATASET=FOLDER with DATASET one of "
                              f"{', '.join(DATASETS)}.")
         stores[name] = Path(folder)
+        require_dataset(stores[name], name)  # where a store enters: another dataset's refused
     net = with_store_classes(net, stores)
     # Multi-task (Sect. 6): the other dataset's videos of all splits join the chosen split's;
     # borrowed classes (Table 2) bring all their videos.

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 import caffe
-from data_prep.store import require_dataset
 from models.input.batches import InputError, check_store_serves
 from models.nets.cnn_m_2048 import cnn_m_2048
 from models.nets.paper_nets import PaperNet
@@ -121,14 +120,16 @@ def check_inputs(config: RunConfig) -> None:
             raise TrainingError(f"no store for {dataset} at {store or '(none given)'}: run "
                                 f"`make flow DATASET={dataset}` (or pass --store "
                                 f"{dataset}=FOLDER).")
-        require_dataset(store, dataset)
         if config.net.config.stream == "temporal" and \
                 not (store / f"flow-{config.method}.lmdb").exists():
             raise TrainingError(f"{store} has no {config.method} flow; run `make flow "
                                 f"DATASET={dataset} METHOD={config.method}`.")
+        # The net as this run makes it: the crops it cuts are the run's (--input-size).
+        net = replace(config.net.config,
+                      input_size=config.input_size or config.net.config.input_size)
         try:
             check_store_serves(store, config.method, config.splits.get(dataset, "all"), "train",
-                               config.net.config, every_video=False)
+                               net, every_video=False)
         except InputError as error:
             raise TrainingError(str(error)) from None
 

@@ -137,3 +137,47 @@ def test_a_malformed_split_file_line_names_its_file_and_line(tmp_path, dataset, 
     assert message in str(refused.value)
     assert str(refused.value).startswith(str(root / file))
     assert str(refused.value).endswith("restore the file from the official archive.")
+
+
+def test_a_video_in_both_the_train_and_the_test_list_is_refused(tmp_path):
+    root = make_ucf101(tmp_path)
+    lists = root / "ucfTrainTestlist"
+    test = (lists / "testlist01.txt").read_text()
+    first = test.split()[0]
+    with open(lists / "trainlist01.txt", "a") as f:
+        f.write(f"{first} 1\r\n")
+    with pytest.raises(DatasetError) as error:
+        read_dataset("ucf101", root)
+    assert str(error.value) == (
+        f"{lists / 'trainlist01.txt'} and testlist01.txt both list {first} (1 such): a video is "
+        "trained on or tested on, not both; restore the files from the official archive.")
+
+
+@pytest.mark.parametrize("line", ["2 ..", "2 a/b", "2 ."])
+def test_a_class_name_that_would_leave_the_dataset_folder_is_refused(tmp_path, line):
+    root = make_ucf101(tmp_path)
+    class_file = root / "ucfTrainTestlist" / "classInd.txt"
+    class_file.write_text(f"1 ApplyEyeMakeup\n{line}\n3 YoYo\n")
+    with pytest.raises(DatasetError, match=r"classInd.txt, line 2: .* is not a folder name"):
+        read_dataset("ucf101", root)
+
+
+def test_a_listed_path_outside_the_video_folder_is_refused(tmp_path):
+    root = make_hmdb51(tmp_path)
+    split = root / "testTrainMulti_7030_splits" / "cartwheel_test_split1.txt"
+    split.write_text(split.read_text() + "../../etc/passwd 1\n")
+    with pytest.raises(DatasetError, match=r"list 'cartwheel/../../etc/passwd', which is not "
+                                           r"<class>/<video> inside"):
+        read_dataset("hmdb51", root)
+
+
+def test_a_byte_order_mark_and_a_missing_class_are_worded_as_what_they_are(tmp_path):
+    root = make_ucf101(tmp_path)
+    class_file = root / "ucfTrainTestlist" / "classInd.txt"
+    class_file.write_bytes(b"\xef\xbb\xbf" + class_file.read_bytes())
+    assert read_dataset("ucf101", root).classes == UCF_CLASSES
+    class_file.write_text("1 ApplyEyeMakeup\n2 HandstandPushups\n4 YoYo\n")
+    with pytest.raises(DatasetError) as error:
+        read_dataset("ucf101", root)
+    assert str(error.value) == (f"{class_file}: class 3 is missing (line 3 is class 4 YoYo); "
+                                "restore the file from the official archive.")

@@ -151,7 +151,8 @@ def test_setup_0_runs_a_tool_with_no_set_up():
     assert "--gpus 0" in quiet[0]
     full = run("make", "-n", "--no-print-directory", "train-temporal").stdout
     assert "tools/install_system_packages.sh" in full and "tools/build_caffe.sh" in full
-    assert run("make", "-n", "gpu-check").stdout.strip() == "bash tools/gpu_check.sh"
+    assert run("make", "-n", "--no-print-directory", "gpu-check").stdout.strip() == \
+        "bash tools/gpu_check.sh"
 
 
 def test_the_gpu_benchmark_runs_on_the_cpu_and_names_its_figures(store_writer, tmp_path):

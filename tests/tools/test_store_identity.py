@@ -82,3 +82,17 @@ def test_a_store_is_checked_against_the_dataset_it_is_given_as(hmdb_store, tmp_p
     require_dataset(tmp_path, "ucf101")  # no index yet: nothing to contradict
     with pytest.raises(StoreError, match="is hmdb51's store"):
         require_dataset(hmdb_store, "ucf101")
+
+
+def test_a_crop_larger_than_the_stored_frames_is_refused_before_any_work(hmdb_store, tmp_path):
+    trained = run("tools/train_net.py", "--stream", "temporal", "--dataset", "hmdb51",
+                  "--method", "farneback", "--store", f"hmdb51={hmdb_store}", "--runs",
+                  str(tmp_path / "runs"), "--iters", "2", "--width", "0.125", "--batch-size",
+                  "4", "--workers", "0")
+    assert trained.returncode == 2
+    last = trained.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"train_net: 16 of the 16 train videos in {hmdb_store} are smaller "
+                           "than the net's 224-pixel crops (e.g. ")
+    assert last.endswith("64 pixels on its short side): extract at --short-side 224 or more, "
+                         "or give --input-size 64 or less.")
+    assert "Traceback" not in trained.stderr
