@@ -44,6 +44,9 @@ class Dataset:
     # split -> {"train": [ids], "test": [ids]}
     splits: dict[int, dict[str, list[str]]] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)  # listed but absent (allow_missing)
+    # split -> {"train": [ids], "test": [ids]} as the split files list them, found or not: what
+    # a test of the split must score (stores and score files say how many they hold of it)
+    listed: dict[int, dict[str, list[str]]] = field(default_factory=dict)
 
     def split(self, k: int) -> dict[str, list[Video]]:
         return {subset: [self.videos[i] for i in ids] for subset, ids in self.splits[k].items()}
@@ -146,10 +149,11 @@ def read_ucf101(root: Path, allow_missing: bool = False) -> Dataset:
     dataset = Dataset("ucf101", root, classes, {})
     finder = VideoFinder(video_dir)
     for k in SPLITS:
-        split = {}
+        split, dataset.listed[k] = {}, {}
         for subset in ("train", "test"):
             listed_file = split_dir / f"{subset}list0{k}.txt"
             ids, seen = [], set()
+            dataset.listed[k][subset] = listed_ids = []
             for number, line in read_lines(listed_file, fix):
                 listed = line_fields(listed_file, number, line, (1, 2),
                                      "'<Class/video.avi> [<label>]'")[0]
@@ -161,6 +165,7 @@ def read_ucf101(root: Path, allow_missing: bool = False) -> Dataset:
                     raise DatasetError(f"{listed_file} lists {listed} twice; restore the file "
                                        "from the official archive.")
                 seen.add(listed)
+                listed_ids.append(listed)
                 if known[folder.lower()] != folder:
                     log.info("class folder %s matched to classInd.txt's %s (case differs)",
                              folder, known[folder.lower()])
@@ -199,6 +204,7 @@ def read_hmdb51(root: Path, allow_missing: bool = False) -> Dataset:
     finder = VideoFinder(video_dir)
     for k in SPLITS:
         split = {"train": [], "test": []}
+        dataset.listed[k] = {"train": [], "test": []}
         for cls in classes:
             listed_file = files.get((cls, k))
             if listed_file is None:
@@ -216,6 +222,7 @@ def read_hmdb51(root: Path, allow_missing: bool = False) -> Dataset:
                 subset = HMDB_TAGS[tag]
                 if subset is None:
                     continue
+                dataset.listed[k][subset].append(f"{cls}/{clip}")
                 video = add_video(dataset, finder, f"{cls}/{clip}", cls, allow_missing)
                 if video is not None:
                     split[subset].append(video)

@@ -26,7 +26,7 @@ import errno
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
@@ -402,6 +402,9 @@ def write_index(folder: Path, dataset, methods: list[str]) -> Path:
             # HMDB-51's own coding: 1 train, 2 test, 0 not in this split.
             code = {**{v: 1 for v in split["train"]}, **{v: 2 for v in split["test"]}}
             videos[f"split{k}"] = np.array([code.get(v, 0) for v in stored], np.int8)
+        for k, lists in dataset.listed.items():
+            for subset, ids in lists.items():
+                f[f"listed/split{k}/{subset}"] = np.array(ids, dtype=object).astype(strings)
         for method in methods:
             write_flow_index(f.create_group(f"flow/{method}"), folder / f"flow-{method}.lmdb",
                              stored)
@@ -447,6 +450,9 @@ class IndexedVideos:
     stored: np.ndarray  # bool: the video's flow is stored (always, for the frames)
     backward: np.ndarray  # bool: the video also has backward flow
     short_sides: np.ndarray  # the frames' (and flow fields') smaller side, in pixels
+    # (split, subset) -> the ids its split file lists, stored or not (an index made before
+    # they were recorded: empty)
+    listed: dict = field(default_factory=dict)
 
     def member(self, split, subset: str) -> np.ndarray:
         """Which videos are in `subset` of `split` ("all": every video)."""
@@ -477,5 +483,7 @@ def read_index(folder: Path, method: str | None = None) -> IndexedVideos:
             backward = index[f"{group}/backward"][:] if "backward" in index[group] else \
                 np.full(len(ids), "backward_ranges" in index[group])
         short_sides = np.minimum(index["videos/height"][:], index["videos/width"][:])
+        listed = {(int(k[len("split"):]), subset): [v.decode() for v in ids_[:]]
+                  for k, group in index.get("listed", {}).items() for subset, ids_ in group.items()}
         return IndexedVideos(Path(folder), index_classes(index), ids, index["videos/label"][:],
-                             splits, counts, stored, backward, short_sides)
+                             splits, counts, stored, backward, short_sides, listed)

@@ -59,6 +59,7 @@ class Scores:
     video_ids: list[str]
     identity: ScoreIdentity
     class_names: list[str]
+    split_videos: int | None = None  # the split's subset's videos; None: not recorded
 
 
 def class_names(scores: Scores) -> list[str]:
@@ -76,8 +77,10 @@ def scoring(path: Path):
 
 
 def write_scores(path, scores, labels, video_ids, identity: ScoreIdentity, class_names,
-                 weights: str = "") -> Path:
-    """Written to a temporary file and renamed: a score file is whole or absent."""
+                 weights: str = "", split_videos: int | None = None) -> Path:
+    """Written to a temporary file and renamed: a score file is whole or absent.
+    split_videos: how many videos the split's subset lists (a file may hold fewer, tested with
+    --allow-missing); None where the store does not know."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".writing")
@@ -88,6 +91,8 @@ def write_scores(path, scores, labels, video_ids, identity: ScoreIdentity, class
         for key, value in asdict(identity).items():
             f.attrs[key] = value
         f.attrs["weights"] = str(weights)
+        if split_videos is not None:
+            f.attrs["split_videos"] = int(split_videos)
         f.attrs["class_names"] = np.array(list(class_names), dtype=object).astype(
             h5py.string_dtype())
     partial.replace(path)
@@ -116,7 +121,8 @@ def read_scores(path) -> Scores:
         with h5py.File(path, "r") as f:
             scores = Scores(str(path), f["scores"][:], f["labels"][:],
                             [_text(v) for v in f["video_ids"][:]], identity_of(path, f.attrs),
-                            [_text(c) for c in f.attrs.get("class_names", [])])
+                            [_text(c) for c in f.attrs.get("class_names", [])],
+                            int(f.attrs["split_videos"]) if "split_videos" in f.attrs else None)
     except (OSError, KeyError) as error:
         raise ScoreError(f"{path} is not a score file ({error}); it needs scores, labels and "
                          "video_ids.") from None

@@ -45,6 +45,9 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=ranges.count, default=50, help="inputs per forward pass")
     parser.add_argument("--out", type=Path, default=Path("runs/scores"),
                         help="the score files' folder")
+    parser.add_argument("--allow-missing", action="store_true",
+                        help="score the videos the store holds when some of the split's cannot "
+                        "be (the score file says how many of the split's it holds)")
     parser.add_argument("--quiet", action="store_true")
 
 
@@ -87,8 +90,17 @@ def prepare(args):
     served = set(served)
     videos = [(v, int(label), int(count))
               for v, label, count in zip(index.ids, index.labels, index.counts) if v in served]
+    listed = index.listed.get((record.split, args.subset))
+    unscored = [v for v in listed or [] if v not in served]
+    if unscored and not args.allow_missing:
+        raise TestError(f"{len(unscored)} of split {record.split}'s {len(listed)} {args.subset} "
+                        f"videos cannot be scored from {record.store} (not on disk, or not "
+                        f"extracted): extract them, or pass --allow-missing to score the "
+                        f"{len(listed) - len(unscored)} it holds (the score file says so). They "
+                        "are:\n" + "\n".join(unscored))
     require_space(path.parent, "score folder")
-    return record, weights, identity, path, videos, index.classes
+    split_videos = len(listed) if listed else None
+    return record, weights, identity, path, videos, index.classes, split_videos
 
 
 def score_videos(net, record, partial: PartialScores, videos, batch: int, quiet: bool):
@@ -113,12 +125,13 @@ def score_videos(net, record, partial: PartialScores, videos, batch: int, quiet:
 def score_run(args) -> int:
     """Scores the run the flags name and writes its score file: 0 scored (or scored already), 1
     some videos unreadable (the rest kept for the next run). Raises the refusals (`REFUSALS`)."""
-    record, weights, identity, path, videos, classes = prepare(args)
+    record, weights, identity, path, videos, classes, split_videos = prepare(args)
     with scoring(path):
-        return score_locked(args, record, weights, identity, path, videos, classes)
+        return score_locked(args, record, weights, identity, path, videos, classes,
+                            split_videos)
 
 
-def score_locked(args, record, weights, identity, path, videos, classes) -> int:
+def score_locked(args, record, weights, identity, path, videos, classes, split_videos) -> int:
     if path.exists():
         print(f"test_net: {path} already holds these weights' scores; nothing to do.")
         return 0
@@ -140,10 +153,13 @@ def score_locked(args, record, weights, identity, path, videos, classes) -> int:
     # Table 2's borrowed classes: the test is over the dataset's own classes.
     scores = own_classes(np.stack([partial.done[v] for v, _, _ in videos]), len(classes))
     labels = np.array([label for _, label, _ in videos])
-    write_scores(path, scores, labels, [v for v, _, _ in videos], identity, classes, weights)
+    write_scores(path, scores, labels, [v for v, _, _ in videos], identity, classes, weights,
+                 split_videos)
     partial.path.unlink()
-    print(f"test_net: {identity.net}, {len(videos)} {args.subset} videos of {identity.dataset} "
-          f"split {identity.split}, accuracy {100 * accuracy(scores, labels):.1f}% "
+    fewer = f" (of the split's {split_videos})" if split_videos and split_videos > len(videos) \
+        else ""
+    print(f"test_net: {identity.net}, {len(videos)}{fewer} {args.subset} videos of "
+          f"{identity.dataset} split {identity.split}, accuracy {100 * accuracy(scores, labels):.1f}% "
           f"(25 frames x 10 crops) -> {path}")
     return 0
 
