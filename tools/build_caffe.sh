@@ -144,18 +144,10 @@ fetch_debian_source() {
   local dest=$CACHE/src
   if [[ -f "$dest/$ORIG_TARBALL" && -f "$dest/$DEBIAN_TARBALL" ]]; then return; fi
   command -v apt-get >/dev/null || die "no apt-get to fetch Debian's caffe source; set CAFFE_SRC to a BVLC Caffe tree (commit 99bd997) instead."
-  local mirror; mirror=$(debian_mirror)
-  [[ -n "$mirror" ]] || die "found no Debian mirror in /etc/apt/sources.list*; set CAFFE_SRC to a BVLC Caffe tree instead."
-  mkdir -p "$dest"
-  private_apt "$CACHE/apt" "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $DEB_SUITE main"
-  say "fetching Debian source package caffe=$DEB_VERSION ($DEB_SUITE) from $mirror"
-  apt-get "${APT_OPTS[@]}" update
-  (cd "$dest" && apt-get "${APT_OPTS[@]}" source --download-only "caffe=$DEB_VERSION")
-}
-
-verify_sha256() {  # file expected
-  local got; got=$(sha256sum "$1" | cut -d' ' -f1)
-  [[ "$got" == "$2" ]] || die "$1 has sha256 $got, expected $2; delete it and run again."
+  debian_source "$CACHE/apt" "$dest" "$DEB_SUITE" "caffe=$DEB_VERSION" || case $? in
+    1) die "found no Debian mirror in /etc/apt/sources.list*; set CAFFE_SRC to a BVLC Caffe tree instead." ;;
+    *) die "apt-get could not fetch caffe=$DEB_VERSION; set CAFFE_SRC to a BVLC Caffe tree instead." ;;
+  esac
 }
 
 tree_sha256() {  # directory: a content hash that ignores build outputs and VCS data

@@ -42,11 +42,6 @@ say() { echo "gpu_kit: $*"; }
 die() { echo "gpu_kit: error: $*" >&2; exit 1; }
 source "$ROOT/tools/debian_apt.sh"
 
-verify_sha256() {  # file expected
-  local got; got=$(sha256sum "$1" | cut -d' ' -f1)
-  [[ "$got" == "$2" ]] || die "$1 has sha256 $got, expected $2; delete it and run again."
-}
-
 # ---- a Python 3.12 to build for -------------------------------------------------------------
 find_py312() {
   local c
@@ -77,12 +72,8 @@ if [[ ! -f "$BP/lib/libboost_python312.so" ]]; then
   src=$CACHE/src
   mkdir -p "$src"
   if [[ ! -f "$src/$BOOST_ORIG" || ! -f "$src/$BOOST_DEBIAN" ]]; then
-    mirror=$(debian_mirror)
-    [[ -n "$mirror" ]] || die "found no Debian mirror in /etc/apt/sources.list* to fetch boost1.74's source from."
-    private_apt "$CACHE/apt-$BOOST_SUITE" "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $BOOST_SUITE main"
-    say "fetching Debian source package boost1.74=$BOOST_VERSION ($BOOST_SUITE) from $mirror"
-    apt-get "${APT_OPTS[@]}" update
-    (cd "$src" && apt-get "${APT_OPTS[@]}" source --download-only "boost1.74=$BOOST_VERSION")
+    debian_source "$CACHE/apt-$BOOST_SUITE" "$src" "$BOOST_SUITE" "boost1.74=$BOOST_VERSION" \
+      || die "could not fetch boost1.74=$BOOST_VERSION's source (no Debian mirror in /etc/apt/sources.list*, or apt-get failed)."
   fi
   verify_sha256 "$src/$BOOST_ORIG" "$BOOST_ORIG_SHA256"
   verify_sha256 "$src/$BOOST_DEBIAN" "$BOOST_DEBIAN_SHA256"
