@@ -18,41 +18,23 @@ def _number(kind, text: str):
     return value
 
 
-def count(text: str) -> int:
-    """An integer > 0: iterations, batch sizes, videos, sizes, repeats."""
-    value = _number(int, text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value} must be greater than 0")
-    return value
+def _ranged(kind, inside, words: str):
+    """An argparse type: a number of `kind` for which `inside(value)` holds; else `words`."""
+    def check(text: str):
+        value = _number(kind, text)
+        if not inside(value):
+            raise argparse.ArgumentTypeError(f"{value} must be {words}")
+        return value
+    return check
 
 
-def index(text: str) -> int:
-    """An integer >= 0: a GPU id, a seed, a worker count (0: in this process), a frame."""
-    value = _number(int, text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
-    return value
-
-
-def positive(text: str) -> float:
-    """A number > 0: a learning rate, a flow bound."""
-    value = _number(float, text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value} must be greater than 0")
-    return value
-
-
-def fraction(text: str) -> float:
-    """A number in [0, 1): a dropout ratio."""
-    value = _number(float, text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be in [0, 1)")
-    return value
-
-
-def width(text: str) -> float:
-    """A channel width factor in (0, 1]: 1 is the paper's nets."""
-    value = _number(float, text)
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"{value} must be in (0, 1]")
-    return value
+# An integer > 0: iterations, batch sizes, videos, sizes, repeats.
+count = _ranged(int, lambda v: v > 0, "greater than 0")
+# An integer >= 0: a GPU id, a seed, a worker count (0: in this process), a frame.
+index = _ranged(int, lambda v: v >= 0, "0 or more")
+# A number > 0: a learning rate, a flow bound.
+positive = _ranged(float, lambda v: v > 0, "greater than 0")
+# A number in [0, 1): a dropout ratio.
+fraction = _ranged(float, lambda v: 0 <= v < 1, "in [0, 1)")
+# A channel width factor in (0, 1]: 1 is the paper's nets.
+width = _ranged(float, lambda v: 0 < v <= 1, "in (0, 1]")

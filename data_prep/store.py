@@ -298,12 +298,13 @@ def decoded(store: Store, video: str, key: str, colour: bool = True) -> np.ndarr
 def claim_dataset(store: Store, dataset: str) -> None:
     """A store holds one dataset's videos: the first extraction names it (a store made before
     it was recorded: its index's); another dataset's extraction is refused before any work."""
-    recorded = store.dataset() or index_dataset(store.path.parent)
+    own = store.dataset()
+    recorded = own or index_dataset(store.path.parent)
     if recorded is not None and recorded != dataset:
         raise StoreError(f"{store.path.parent} holds {recorded}'s videos, this run extracts "
                          f"{dataset}'s: one store holds one dataset; give --out another folder "
                          f"(e.g. data/{dataset}).")
-    if store.dataset() is None:
+    if own is None:
         store.put_dataset(dataset)
 
 
@@ -319,10 +320,10 @@ def index_dataset(folder: Path) -> str | None:
 def require_dataset(folder: Path, dataset: str) -> None:
     """Refuses a store folder that holds another dataset's videos, where a run is given it as
     `dataset`'s (training, testing)."""
-    held = index_dataset(folder)
-    if held is not None and held != dataset:
-        raise StoreError(f"{folder} is {held}'s store (its index.h5 says so), not {dataset}'s: "
-                         f"give --store {dataset}=FOLDER of {dataset}'s own store.")
+    recorded = index_dataset(folder)
+    if recorded is not None and recorded != dataset:
+        raise StoreError(f"{folder} is {recorded}'s store (its index.h5 says so), not "
+                         f"{dataset}'s: give --store {dataset}=FOLDER of {dataset}'s own store.")
 
 
 def agree_settings(store: Store, requested: dict) -> dict:
@@ -483,7 +484,8 @@ def read_index(folder: Path, method: str | None = None) -> IndexedVideos:
             backward = index[f"{group}/backward"][:] if "backward" in index[group] else \
                 np.full(len(ids), "backward_ranges" in index[group])
         short_sides = np.minimum(index["videos/height"][:], index["videos/width"][:])
-        listed = {(int(k[len("split"):]), subset): [v.decode() for v in ids_[:]]
-                  for k, group in index.get("listed", {}).items() for subset, ids_ in group.items()}
+        listed = {(int(k[len("split"):]), subset): [v.decode() for v in listed_ids[:]]
+                  for k, group in index.get("listed", {}).items()
+                  for subset, listed_ids in group.items()}
         return IndexedVideos(Path(folder), index_classes(index), ids, index["videos/label"][:],
                              splits, counts, stored, backward, short_sides, listed)

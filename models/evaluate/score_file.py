@@ -23,6 +23,7 @@ import numpy as np
 
 from data_prep.lock import held
 
+
 class ScoreError(ValueError):
     """Score files that cannot be used as asked; the message names them and says why."""
 

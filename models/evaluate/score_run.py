@@ -159,8 +159,8 @@ def score_locked(args, record, weights, identity, path, videos, classes, split_v
     fewer = f" (of the split's {split_videos})" if split_videos and split_videos > len(videos) \
         else ""
     print(f"test_net: {identity.net}, {len(videos)}{fewer} {args.subset} videos of "
-          f"{identity.dataset} split {identity.split}, accuracy {100 * accuracy(scores, labels):.1f}% "
-          f"(25 frames x 10 crops) -> {path}")
+          f"{identity.dataset} split {identity.split}, accuracy "
+          f"{100 * accuracy(scores, labels):.1f}% (25 frames x 10 crops) -> {path}")
     return 0
 
 

@@ -17,7 +17,7 @@ from models.evaluate.figures import draw_figures, draw_filters
 from models.evaluate.fusion import fuse_files
 from models.evaluate.metrics import accuracy, confusion
 from models.evaluate.score_file import ScoreError, class_names, named_path, read_identity, \
-    read_scores
+    Scores, read_scores
 from models.nets.paper_nets import fused_nets
 from models.train.run_record import latest_snapshot, run_folder
 
@@ -125,9 +125,11 @@ def tables(runs: list[Run], split: int = 1) -> str:
                 ours = None if result is None else result.get(source[2])
             else:
                 run = run_of(runs, source, split, dataset)
-                ours = None if run is None else accuracy_of(run)
+                ours = None
                 if run is not None:
-                    label += shortfall(run)
+                    scores = read_scores(run.test)
+                    ours = accuracy(scores.scores, scores.labels)
+                    label += shortfall(scores)
             lines.append(f"| {label} | {paper:.1f}% | {cell(ours)} |")
         lines.append("")
     lines += ["### Table 4 (mean over the splits that have runs)", "",
@@ -142,16 +144,10 @@ def tables(runs: list[Run], split: int = 1) -> str:
     return "\n".join(lines) + "\n"
 
 
-def shortfall(run: Run) -> str:
+def shortfall(scores: Scores) -> str:
     """A row's mark when its score file holds fewer than its split's test videos."""
-    scores = read_scores(run.test)
     held, listed = len(scores.video_ids), scores.split_videos
     return f" (on {held} of the split's {listed} videos)" if listed and held < listed else ""
-
-
-def accuracy_of(run: Run) -> float:
-    scores = read_scores(run.test)
-    return accuracy(scores.scores, scores.labels)
 
 
 def worst_classes(matrix: np.ndarray, names: list[str], count: int = 5) -> list[str]:
