@@ -18,6 +18,10 @@ class VideoError(Exception):
     """A video that cannot be used; the message names the file and the reason."""
 
 
+class TooShort(VideoError):
+    """A video that decodes, into fewer frames than optical flow needs."""
+
+
 def resize_short_side(frame: np.ndarray, short_side: int) -> np.ndarray:
     height, width = frame.shape[:2]
     scale = short_side / min(height, width)
@@ -43,7 +47,7 @@ def read_frames(path: Path, short_side: int | None = SHORT_SIDE) -> list[np.ndar
         frames.append(frame if short_side is None else resize_short_side(frame, short_side))
     capture.release()
     if len(frames) < 2:
-        raise VideoError(f"{path}: decoded {len(frames)} frame(s); optical flow needs at least 2")
+        raise TooShort(f"{path}: decoded {len(frames)} frame(s); optical flow needs at least 2")
     if declared > 0 and len(frames) < TRUNCATED_BELOW * declared:
         raise VideoError(f"{path}: truncated or corrupt, decoded {len(frames)} of the "
                          f"{declared} frames its container declares")

@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import caffe
+from data_prep import outputs
 from data_prep import ranges
 from data_prep.store import FlowReader
 from models.evaluate.protocol import video_inputs, video_score
@@ -96,7 +97,7 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=ranges.count, default=8, help="data worker processes")
     parser.add_argument("--videos", type=ranges.count, default=6, help="test videos timed")
     parser.add_argument("--test-batch", type=ranges.count, default=250)
-    parser.add_argument("--out", type=Path, default=Path("runs/bench/gpu.json"))
+    parser.add_argument("--out", type=outputs.output_file, default=Path("runs/bench/gpu.json"))
     args = parser.parse_args(argv)
     set_mode(args.gpu)
     results = {"device": "CPU" if args.gpu < 0 else f"GPU {args.gpu}", "batch": args.batch,

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import caffe
+from data_prep import outputs
 from data_prep import ranges
 from models.nets.cnn_m_2048 import Head, NetConfig, cnn_m_2048, label_tops
 from models.nets.solvers import sgd_solver
@@ -82,7 +83,8 @@ def main(argv=None) -> int:
                         "this script on a machine without a GPU)")
     parser.add_argument("--width", type=ranges.width, default=1.0, help="1.0: the paper's nets")
     parser.add_argument("--batch", type=ranges.count, default=8)
-    parser.add_argument("--out", type=Path, default=Path("runs/bench/gpu_check.json"))
+    parser.add_argument("--out", type=outputs.output_file,
+                        default=Path("runs/bench/gpu_check.json"))
     args = parser.parse_args(argv)
     gpu = None if args.gpu < 0 else args.gpu
     if gpu is not None and build_only_cpu():

@@ -25,6 +25,7 @@ from pathlib import Path
 os.environ.setdefault("GLOG_minloglevel", "2")
 import numpy as np  # noqa: E402
 
+from data_prep import outputs  # noqa: E402
 from data_prep import ranges  # noqa: E402
 from data_prep.store import StoreError  # noqa: E402
 from models.bundle.bundle import BundleError, read_bundle  # noqa: E402
@@ -79,7 +80,8 @@ def main(argv=None) -> int:
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     parser.add_argument("--gpu", type=ranges.index, help="GPU id (default: the CPU)")
     parser.add_argument("--batch", type=ranges.count, default=50, help="inputs per forward pass")
-    parser.add_argument("--figure", type=Path, help="a PNG of frames, flow and top classes")
+    parser.add_argument("--figure", type=outputs.output_file,
+                        help="a PNG of frames, flow and top classes")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     try:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from data_prep import outputs
 from models.demo.kernels import pin_kernels
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, help="default runs/demo (runs/demo-full with --full)")
+    parser.add_argument("--out", type=outputs.output_folder,
+                        help="default runs/demo (runs/demo-full with --full)")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--full", action="store_true", help="the paper-sized nets (hours on a CPU)")
     size.add_argument("--tiny", action="store_true", help="seconds a stage, for the test suite")

@@ -8,13 +8,14 @@ import argparse
 import time
 from pathlib import Path
 
+from data_prep import outputs
 from data_prep import ranges
 from data_prep.synthetic import FRAMES, UCF_GROUPS, SyntheticConfig, make_synthetic
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("data/synthetic"))
+    parser.add_argument("--out", type=outputs.output_folder, default=Path("data/synthetic"))
     parser.add_argument("--seed", type=ranges.index, default=0)
     parser.add_argument("--ucf-clips-per-group", type=ranges.count, default=2,
                         help="clips per class and group (8 groups, as UCF-101's g01-g25)")

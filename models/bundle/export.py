@@ -8,16 +8,20 @@ files, trained as tools/fuse_scores.py trains it.
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
+import caffe
 from data_prep.store import read_index, stored_settings
-from models.bundle.bundle import Bundle, BundleError, Stream, free_folder, sha1_of, write_bundle
+from models.bundle.bundle import DEPLOY, Bundle, BundleError, Stream, free_folder, sha1_of, \
+    write_bundle
 from models.bundle.readme import readme_body, stream_body
 from models.evaluate.fusion import fused_scores
 from models.evaluate.metrics import accuracy
 from models.evaluate.score_file import named_path, read_identity, read_scores
-from models.evaluate.score_run import run_weights
-from models.train.run_record import SNAPSHOT_NAME, read_record, snapshot_iteration
+from models.nets.cnn_m_2048 import cnn_m_2048
+from models.nets.weights import trained_net
+from models.train.run_record import SNAPSHOT_NAME, read_record, run_weights, snapshot_iteration
 
 BUNDLES = Path("runs/bundles")
 
@@ -49,7 +53,7 @@ def stream_of(kind: str, run: Path, weights: Path | None) -> Stream:
     if record.stream != kind:
         raise BundleError(f"{run} trained a {record.stream} net ({record.net}), not a {kind} one; "
                           f"give it as --{record.stream}.")
-    weights = run_weights(run, weights)
+    weights = run_weights(run, weights, f"--{kind}-weights")
     flow = stored_settings(record.store, record.method) if kind == "temporal" else None
     trained_on = dict(run=str(run), dataset=record.dataset, split=record.split,
                       # the stores of the datasets it learnt from (a multi-task net: both)
@@ -61,6 +65,16 @@ def stream_of(kind: str, run: Path, weights: Path | None) -> Stream:
                       if SNAPSHOT_NAME.search(weights.name) else None)
     return Stream(record.net, record.net_config, Path(weights), sha1_of(weights),
                   stored_settings(record.store), flow, trained_on)
+
+
+def check_loads(stream: Stream) -> None:
+    """The weights to publish, loaded into the deploy net the bundle ships: a truncated file,
+    or another stream's or net's, is refused before anything is written."""
+    caffe.set_mode_cpu()
+    with tempfile.TemporaryDirectory(prefix="export_") as work:
+        deploy = Path(work) / DEPLOY
+        deploy.write_text(str(cnn_m_2048(stream.net_config, "deploy")))
+        trained_net(deploy, stream.caffemodel)
 
 
 def requested_runs(args) -> list[tuple[str, Path, Path | None]]:
@@ -146,6 +160,8 @@ def export(args) -> Bundle:
     """The bundle the flags ask for, written; refusals (BundleError and the runs', stores' and
     score files' own) before anything is written."""
     streams = streams_of(requested_runs(args))
+    for stream in streams.values():
+        check_loads(stream)
     fusion = args.fusion if len(streams) == 2 else "none"
     if args.fusion == "svm" and len(streams) < 2:
         raise BundleError("--fusion svm fuses two streams: give both --spatial and --temporal.")

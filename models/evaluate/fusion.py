@@ -113,6 +113,25 @@ def svm_weights(svm, C: float) -> dict:
             "features": "the L2-normalised spatial softmax scores, then the temporal ones"}
 
 
+def svm_weights_problem(weights, num_classes: int) -> str | None:
+    """What makes `weights` unusable by `svm_decision` over `num_classes` classes (its features:
+    both streams' scores), or None."""
+    try:
+        labels = [int(c) for c in weights["labels"]]
+        coef, intercept = np.float64(weights["coef"]), np.float64(weights["intercept"])
+    except (KeyError, TypeError, ValueError) as error:
+        return f"it lacks or garbles labels, coef or intercept ({error})"
+    rows = 1 if len(labels) == 2 else len(labels)
+    if coef.shape not in {(rows, 2 * num_classes), (len(labels), 2 * num_classes)}:
+        return (f"its coef is {coef.shape}, but {len(labels)} labels over both streams' "
+                f"{num_classes} classes need ({rows}, {2 * num_classes})")
+    if intercept.shape != (coef.shape[0],):
+        return f"its intercept is {intercept.shape}, its coef has {coef.shape[0]} rows"
+    if len(set(labels)) != len(labels) or not all(0 <= c < num_classes for c in labels):
+        return f"its labels are not distinct classes in 0..{num_classes - 1}"
+    return None
+
+
 def svm_decision(weights: dict, spatial: np.ndarray, temporal: np.ndarray,
                  num_classes: int) -> np.ndarray:
     """[N, C] the SVM's score of each class (`svm_weights`' SVM predicts the largest); a class it

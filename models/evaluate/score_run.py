@@ -24,9 +24,9 @@ from models.evaluate.score_file import PartialScores, ScoreError, ScoreIdentity,
 from models.input.batches import InputError, check_store_serves
 from models.nets.cli import add_net_arguments
 from models.nets.cnn_m_2048 import cnn_m_2048
-from models.nets.weights import WeightsError, load_weights, read_weights
+from models.nets.weights import WeightsError, read_weights, trained_net
 from models.train.cli import run_folder
-from models.train.run_record import RunError, latest_snapshot, read_record
+from models.train.run_record import RunError, read_record, run_weights
 
 
 class TestError(Exception):
@@ -51,31 +51,12 @@ def add_score_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true")
 
 
-def run_weights(run: Path, weights: Path | None) -> Path:
-    weights = weights or (latest_snapshot(run) or Path("none")).with_suffix(".caffemodel")
-    if not weights.is_file():
-        raise TestError(f"no weights: {weights} does not exist; train the run first or "
-                        "pass --weights.")
-    return weights
-
-
-def open_net(deploy: Path, weights: Path):
-    """The deploy net with every layer's weights from `weights`, shapes checked first (Caffe
-    would abort the process on a mismatch)."""
-    net = caffe.Net(str(deploy), caffe.TEST)
-    loaded = load_weights(net, weights)
-    if loaded.fresh:
-        raise TestError(f"{weights} has no weights for the layer(s) {', '.join(loaded.fresh)} "
-                        f"of {deploy}; give the weights this run trained.")
-    return net
-
-
 def prepare(args):
     """Everything checked before any work: (record, weights, identity, path, videos, classes)."""
     run = args.run or run_folder(args)
     record = read_record(run)
     require_dataset(record.store, record.dataset)
-    weights = run_weights(run, args.weights)
+    weights = run_weights(run, args.weights, "--weights")
     identity = ScoreIdentity(record.net, record.dataset, record.split, args.subset,
                              record.stream, read_weights(weights)[1])
     path = score_path(args.out, identity)
@@ -142,7 +123,7 @@ def score_locked(args, record, weights, identity, path, videos, classes, split_v
         caffe.set_mode_gpu()
     else:
         caffe.set_mode_cpu()
-    net = open_net(deploy, weights)
+    net = trained_net(deploy, weights)
     partial = PartialScores(path.with_name(path.stem + ".partial.jsonl"), identity)
     corrupt = score_videos(net, record, partial, videos, args.batch, args.quiet)
     if corrupt:

@@ -9,6 +9,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 import caffe
 from caffe.proto import caffe_pb2
 from google.protobuf.message import DecodeError
@@ -54,6 +56,14 @@ def read_weights(path: str | Path) -> tuple[dict[str, list[tuple[int, ...]]], st
                            "download it again.") from None
     layers = list(proto.layer) or list(proto.layers)
     shapes = {layer.name: [blob_shape(b) for b in layer.blobs] for layer in layers if layer.blobs}
+    for layer in layers:
+        for blob in layer.blobs:
+            held, shape = max(len(blob.data), len(blob.double_data)), blob_shape(blob)
+            if held != int(np.prod(shape)):
+                # Caffe would read past the values it has (or abort) when copying them.
+                raise WeightsError(f"weights file {path}: layer {layer.name} holds {held} values "
+                                   f"for a blob of shape {shape}; the file is damaged: copy or "
+                                   "download it again.")
     if not shapes:
         raise WeightsError(f"weights file {path} holds no layer with weights; is it a "
                            ".caffemodel (not a .prototxt or .solverstate)?")
@@ -79,6 +89,17 @@ def load_weights(net: caffe.Net, path: str | Path) -> LoadedWeights:
     net.copy_from(str(path))
     fresh = tuple(name for name in net.params if name not in stored)
     return LoadedWeights(str(path), sha1, tuple(matched), fresh)
+
+
+def trained_net(deploy: Path, weights: str | Path) -> caffe.Net:
+    """The deploy net with every layer's weights from `weights` (a trained net's: none may keep
+    its initialisation), shapes checked first."""
+    net = caffe.Net(str(deploy), caffe.TEST)
+    loaded = load_weights(net, weights)
+    if loaded.fresh:
+        raise WeightsError(f"weights file {weights} has no weights for the layer(s) "
+                           f"{', '.join(loaded.fresh)} of {deploy}; is it this net's?")
+    return net
 
 
 # The settings that start from ImageNet weights (Table 1a rows 2-3).

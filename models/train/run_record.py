@@ -29,6 +29,8 @@ COMPLETE = ".complete"  # beside {net}_iter_N.solverstate once Caffe has written
 # restored into another net or fed other data.
 IDENTITY = ("net", "dataset", "split", "stores", "splits", "method", "width", "init",
             "input_size", "batch_size", "seed", "borrowed_class_names")
+# What a resumed run may change, with a word: the schedule from the snapshot on.
+SCHEDULE = ("iters", "base_lr")
 
 
 class RunError(Exception):
@@ -53,6 +55,20 @@ def latest_snapshot(folder: Path) -> Path | None:
     states = [s for s in (Path(folder) / "snapshots").glob("*_iter_*.solverstate")
               if s.with_suffix(COMPLETE).exists()]
     return max(states, key=snapshot_iteration) if states else None
+
+
+def run_weights(folder: Path, weights: Path | None, flag: str) -> Path:
+    """`weights` if given, else the run's last whole snapshot's caffemodel; `flag` is the
+    tool's flag that gives weights, named in the refusal."""
+    if weights is not None:
+        if not Path(weights).is_file():
+            raise RunError(f"{flag} {weights}: no such file; give the path of a .caffemodel.")
+        return Path(weights)
+    snapshot = latest_snapshot(folder)
+    if snapshot is None:
+        raise RunError(f"{folder} holds no snapshot yet (none complete in its snapshots/): train "
+                       f"it first (tools/train_net.py), or give the weights with {flag}.")
+    return snapshot.with_suffix(".caffemodel")
 
 
 def read_metrics(folder: Path) -> list[dict] | None:
@@ -140,9 +156,10 @@ def training(folder: Path):
     return held(Path(folder) / "train.lock", f"the run folder {folder}", RunError)
 
 
-def claim_folder(folder: Path, resume: bool, fresh: bool, identity: dict) -> None:
+def claim_folder(folder: Path, resume: bool, fresh: bool, identity: dict) -> list[str]:
     """Makes sure `folder` is this run's: refuses another run's snapshots, clears them on
-    `fresh`, and refuses to resume under other settings."""
+    `fresh`, and refuses to resume under other settings; returns a sentence for each schedule
+    setting a resumed run changes."""
     folder = Path(folder)
     held = latest_snapshot(folder)
     if fresh:
@@ -154,7 +171,7 @@ def claim_folder(folder: Path, resume: bool, fresh: bool, identity: dict) -> Non
                 target.unlink()
         for old in folder.glob("config*.json"):
             old.unlink()
-        return
+        return []
     if held is not None and not resume:
         raise RunError(f"{folder} already holds a run (snapshot {held.name}): --resume continues "
                        "it, --fresh deletes its snapshots and starts over.")
@@ -166,6 +183,12 @@ def claim_folder(folder: Path, resume: bool, fresh: bool, identity: dict) -> Non
             raise RunError(f"{folder} was trained with {k} = {recorded.get(k)!r}, this run asks "
                            f"for {identity.get(k)!r}: --resume continues a run with its own "
                            "settings; give the same, or --fresh to start over.")
+        def said(value):
+            return "the paper's" if value is None else value
+        return [f"resumed with {k} = {said(identity.get(k))} where the run began with "
+                f"{said(recorded.get(k))}: the schedule from the snapshot on is the new one's"
+                for k in SCHEDULE if _plain(recorded.get(k)) != _plain(identity.get(k))]
+    return []
 
 
 def _plain(value):

@@ -242,3 +242,86 @@ def test_export_refuses_an_existing_bundle_a_swapped_stream_and_an_svm_without_s
                        f"are not there: run `tools/test_net.py --run {runs['spatial']} --subset "
                        f"train --out {tmp_path / 'none'}`.")
     assert not (tmp_path / "b").exists() and not (tmp_path / "b.writing").exists()
+
+
+def test_export_loads_the_weights_it_publishes_and_names_the_flag_that_gives_them(trained,
+                                                                                 tmp_path):
+    runs, out = trained["runs"], tmp_path / "b"
+    spatial = next((runs["spatial"] / "snapshots").glob("*.caffemodel"))
+    temporal = next((runs["temporal"] / "snapshots").glob("*.caffemodel"))
+    cut = tmp_path / "cut.caffemodel"
+    cut.write_bytes(spatial.read_bytes()[:-1000])  # a copy cut short
+    message = refused(tool("export_model", "--spatial", runs["spatial"], "--spatial-weights", cut,
+                           "--out", out), "export_model")
+    assert message == (f"export_model: weights file {cut} is not a Caffe .caffemodel (Error "
+                       "parsing message with type 'caffe.NetParameter': Wire format was "
+                       "corrupt); download it again.")
+    # The temporal net's weights given as the spatial net's: conv1 takes 2L = 20 channels.
+    message = refused(tool("export_model", "--spatial", runs["spatial"], "--spatial-weights",
+                           temporal, "--out", out), "export_model")
+    assert message == (f"export_model: weights file {temporal}: layer conv1 has blobs of shape "
+                       "[(12, 20, 7, 7), (12,)] there but [(12, 3, 7, 7), (12,)] in the net; the "
+                       "file was trained for another input or class count (a temporal net's "
+                       "conv1 has 2L channels, an RGB net's 3).")
+    untrained = tmp_path / "untrained"
+    shutil.copytree(runs["spatial"], untrained, ignore=shutil.ignore_patterns("snapshots"))
+    message = refused(tool("export_model", "--spatial", untrained, "--out", out), "export_model")
+    assert message == (f"export_model: {untrained} holds no snapshot yet (none complete in its "
+                       "snapshots/): train it first (tools/train_net.py), or give the weights "
+                       "with --spatial-weights.")
+    assert not out.exists() and not out.with_name("b.writing").exists()
+
+
+def test_a_damaged_manifest_or_svm_file_is_refused_before_any_flow(trained, tmp_path):
+    copy = tmp_path / "damaged"
+    shutil.copytree(trained["bundles"]["svm"], copy)
+    clip = trained["clips"] / VIDEOS[0]
+    for name in ("bundle.json", "fusion_svm.json"):
+        whole = (copy / name).read_text()
+        (copy / name).write_text(whole[:len(whole) // 2])  # a copy cut short
+        message = refused(tool("classify_video", clip, "--model", copy), "classify_video")
+        assert message.startswith(f"classify_video: {copy / name} is not whole JSON (")
+        assert message.endswith("); the bundle is damaged: copy or download it again.")
+        (copy / name).write_text(whole)
+    weights = json.loads((copy / "fusion_svm.json").read_text())
+    weights["coef"] = [row[:10] for row in weights["coef"]]  # one stream's features only
+    (copy / "fusion_svm.json").write_text(json.dumps(weights))
+    message = refused(tool("classify_video", clip, "--model", copy), "classify_video")
+    assert message == (f"classify_video: {copy / 'fusion_svm.json'} cannot fuse this bundle's "
+                       "streams: its coef is (10, 10), but 10 labels over both streams' 10 "
+                       "classes need (10, 20); the bundle is damaged: copy or download it again.")
+
+
+def argparse_refused(result, flag: str, sentence: str) -> None:
+    assert result.returncode == 2 and result.stdout == "", result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().endswith(f"error: argument {flag}: {sentence}")
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_any_work(trained, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    message = refused(tool("export_model", "--spatial", trained["runs"]["spatial"], "--out",
+                           blocker / "bundle"), "export_model")
+    assert message == (f"export_model: cannot write the bundle to {blocker / 'bundle'}: {blocker} "
+                       "is a file, not a folder; give an --out you can write to.")
+    files = score_rows(trained)
+    argparse_refused(tool("fuse_scores", "--spatial", files["spatial"].path, "--temporal",
+                          files["temporal"].path, "--json", tmp_path), "--json",
+                     f"{tmp_path} is a folder; give a path you can write to")
+    argparse_refused(tool("classify_video", trained["clips"] / VIDEOS[0], "--model",
+                          trained["bundles"]["average"], "--figure", blocker / "clip.png"),
+                     "--figure", f"{blocker} is a file, not a folder; give a path you can write "
+                     "to")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_a_one_frame_video_is_called_too_short_not_undecodable(trained, tmp_path):
+    one = tmp_path / "one.avi"
+    writer = cv2.VideoWriter(str(one), cv2.VideoWriter_fourcc(*"MJPG"), 25, (160, 120))
+    writer.write(np.full((120, 160, 3), 90, np.uint8))
+    writer.release()
+    message = refused(tool("classify_video", one, "--model", trained["bundles"]["average"]),
+                      "classify_video")
+    assert message == (f"classify_video: {one}: decoded 1 frame(s); optical flow needs at least "
+                       "2; give a longer clip.")

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import caffe
+from caffe.proto import caffe_pb2
 from models.nets.cnn_m_2048 import Head, NetConfig, cnn_m_2048
 from models.nets.weights import WeightsError, load_weights, require_weights
 
@@ -80,3 +81,20 @@ def test_pretrained_settings_need_a_weights_file_and_scratch_does_not(tmp_path):
             require_weights(setting, None)
         require_weights(setting, tmp_path / "VGG_CNN_M_2048.caffemodel")
     require_weights("scratch", None)
+
+
+def test_a_blob_holding_fewer_values_than_its_shape_is_refused_before_caffe_reads_it(
+        imagenet_like, write_proto, tmp_path):
+    path, _ = imagenet_like
+    proto = caffe_pb2.NetParameter()
+    proto.ParseFromString(path.read_bytes())
+    conv2 = next(layer for layer in proto.layer if layer.name == "conv2")
+    del conv2.blobs[0].data[-5:]  # a file whose values were cut, its shapes kept
+    damaged = tmp_path / "damaged.caffemodel"
+    damaged.write_bytes(proto.SerializeToString())
+    net = small_net(write_proto, "net.prototxt")
+    with pytest.raises(WeightsError) as refused:
+        load_weights(net, damaged)
+    assert str(refused.value) == (f"weights file {damaged}: layer conv2 holds 9595 values for a "
+                                  "blob of shape (32, 12, 5, 5); the file is damaged: copy or "
+                                  "download it again.")
