@@ -114,12 +114,22 @@ def identity_of(path, attrs) -> ScoreIdentity:
                          _text(attrs["weights_sha1"]))
 
 
-def read_scores(path) -> Scores:
-    path = Path(path)
+def opened(path: Path) -> h5py.File:
+    """The score file open for reading; one that is missing, truncated or not HDF5 is refused."""
     if not path.is_file():
         raise ScoreError(f"score file {path} does not exist; run tools/test_net.py first.")
     try:
-        with h5py.File(path, "r") as f:
+        return h5py.File(path, "r")
+    except OSError as error:
+        raise ScoreError(f"{path} is not a whole HDF5 file ({error}); it is damaged (a copy cut "
+                         "short?): delete it and score the run again with tools/test_net.py."
+                         ) from None
+
+
+def read_scores(path) -> Scores:
+    path = Path(path)
+    try:
+        with opened(path) as f:
             scores = Scores(str(path), f["scores"][:], f["labels"][:],
                             [_text(v) for v in f["video_ids"][:]], identity_of(path, f.attrs),
                             [_text(c) for c in f.attrs.get("class_names", [])],
@@ -139,7 +149,7 @@ def read_scores(path) -> Scores:
 
 
 def read_identity(path) -> ScoreIdentity:
-    with h5py.File(path, "r") as f:
+    with opened(Path(path)) as f:
         return identity_of(path, f.attrs)
 
 
@@ -149,27 +159,35 @@ class PartialScores:
 
     def __init__(self, path: Path, identity: ScoreIdentity):
         self.path, self.identity, self.done = Path(path), identity, {}
-        if not self.path.exists():
+        lines = self.path.read_text().splitlines() if self.path.exists() else []
+        # No file, or one whose first line a kill cut short (no score was stored yet): begin it.
+        if len(lines) <= 1 and _json(lines[0] if lines else "") is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.path.write_text(json.dumps({"identity": asdict(identity)}, sort_keys=True) + "\n")
             return
-        lines = self.path.read_text().splitlines()
-        header = json.loads(lines[0]).get("identity") if lines and lines[0].startswith("{") \
-            else None
+        header = (_json(lines[0]) or {}).get("identity")
         if header != asdict(identity):
+            known = isinstance(header, dict) and {"net", "weights_sha1", "subset"} <= set(header)
             other = (f"{header['net']} (weights {header['weights_sha1'][:10]}, {header['subset']})"
-                     if header else "an unknown net")
+                     if known else "an unknown net")
             raise ScoreError(f"{self.path} holds the partial scores of {other}, not of "
                              f"{identity.net} (weights {identity.weights_sha1[:10]}, "
                              f"{identity.subset}); delete it and run again.")
         for line in lines[1:]:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:  # a line cut short by a kill
-                continue
-            self.done[row["video"]] = np.float32(row["scores"])
+            row = _json(line)
+            if row is not None:  # else a line cut short by a kill
+                self.done[row["video"]] = np.float32(row["scores"])
 
     def add(self, video: str, scores: np.ndarray) -> None:
         self.done[video] = scores
         with open(self.path, "a") as f:
             f.write(json.dumps({"video": video, "scores": scores.tolist()}) + "\n")
+
+
+def _json(line: str) -> dict | None:
+    """A line's JSON object, or None for a line that is not one (cut short, say)."""
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -8,7 +8,7 @@ and the first-layer filters of a temporal net.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +16,7 @@ import numpy as np
 from models.evaluate.figures import draw_figures, draw_filters
 from models.evaluate.fusion import fuse_files
 from models.evaluate.metrics import accuracy, confusion
-from models.evaluate.score_file import ScoreError, class_names, named_path, read_identity, \
-    Scores, read_scores
+from models.evaluate.score_file import ScoreError, Scores, class_names, named_path, read_scores
 from models.nets.paper_nets import fused_nets
 from models.train.run_record import latest_snapshot, run_folder
 
@@ -73,6 +72,7 @@ class Run:
     split: int
     test: Path
     train: Path | None  # the training videos' scores, for the SVM
+    scores: Scores | None = field(default=None, compare=False)  # the test file, read once
 
     @property
     def name(self) -> str:
@@ -80,14 +80,21 @@ class Run:
         return f"{self.dataset}/{self.net}_split{self.split}"
 
 
-def find_runs(scores_dir: Path) -> list[Run]:
-    """Every net with test scores under `scores_dir`, by what the score files say they are."""
-    found = []
+def find_runs(scores_dir: Path) -> tuple[list[Run], list[str]]:
+    """Every net with test scores under `scores_dir`, by what the score files say they are; and
+    why each file that cannot be read (a damaged copy, say) is left out."""
+    found, left_out = [], []
     for path in sorted(Path(scores_dir).glob("*/*_test.h5")):
-        i = read_identity(path)
+        try:
+            scores = read_scores(path)
+        except ScoreError as error:
+            left_out.append(str(error))
+            continue
+        i = scores.identity
         train = named_path(scores_dir, i.dataset, i.net, i.split, "train")
-        found.append(Run(i.net, i.dataset, i.split, path, train if train.exists() else None))
-    return found
+        found.append(Run(i.net, i.dataset, i.split, path, train if train.exists() else None,
+                         scores))
+    return found, left_out
 
 
 def run_of(runs: list[Run], net: str, split: int, dataset: str) -> Run | None:
@@ -127,9 +134,8 @@ def tables(runs: list[Run], split: int = 1) -> str:
                 run = run_of(runs, source, split, dataset)
                 ours = None
                 if run is not None:
-                    scores = read_scores(run.test)
-                    ours = accuracy(scores.scores, scores.labels)
-                    label += shortfall(scores)
+                    ours = accuracy(run.scores.scores, run.scores.labels)
+                    label += shortfall(run.scores)
             lines.append(f"| {label} | {paper:.1f}% | {cell(ours)} |")
         lines.append("")
     lines += ["### Table 4 (mean over the splits that have runs)", "",
@@ -173,15 +179,18 @@ def conv1_filters(run, runs: Path, out: Path) -> Path | None:
     return draw_filters(net.params["conv1"][0].data, out / f"{run.name}_conv1.png")
 
 
-def write_report(scores_dir: Path, runs_dir: Path, out: Path) -> tuple[Path, int]:
+def write_report(scores_dir: Path, runs_dir: Path, out: Path) -> tuple[Path, int, list[str]]:
     """OUT/report.md: Tables 1-4 beside the paper, then each run's worst classes and figures
-    (Figs. 4-6); (its path, the number of runs in it)."""
+    (Figs. 4-6); (its path, the number of runs in it, why each unreadable file is left out)."""
     out.mkdir(parents=True, exist_ok=True)
-    runs = find_runs(scores_dir)
+    runs, left_out = find_runs(scores_dir)
     lines = ["# Two-stream ConvNets: our runs beside the paper", "",
-             f"{len(runs)} tested net(s) under `{scores_dir}`.", "", tables(runs)]
+             f"{len(runs)} tested net(s) under `{scores_dir}`.", ""]
+    if left_out:
+        lines += ["Score files left out, unreadable:", ""] + [f"- {e}" for e in left_out] + [""]
+    lines.append(tables(runs))
     for run in runs:
-        scores = read_scores(run.test)
+        scores = run.scores
         names = class_names(scores)
         matrix = confusion(scores.scores, scores.labels, scores.scores.shape[1])
         figures = draw_figures(run, matrix, names, out)
@@ -195,5 +204,5 @@ def write_report(scores_dir: Path, runs_dir: Path, out: Path) -> tuple[Path, int
                 lines += [f"![first-layer filters (Fig. 4)]({filters.relative_to(out)})"]
         lines.append("")
     (out / "report.md").write_text("\n".join(lines))
-    return out / "report.md", len(runs)
+    return out / "report.md", len(runs), left_out
 

@@ -50,6 +50,21 @@ def test_a_test_video_missing_from_the_store_is_named_and_the_test_refused(tmp_p
     written = read_scores(path)
     assert (len(written.video_ids), written.split_videos) == (19, 20)
     assert lost not in written.video_ids
-    report = tables(find_runs(scores))
+    report = tables(find_runs(scores)[0])
     row = next(line for line in report.splitlines() if "(on 19 of the split's 20 videos)" in line)
     assert row.startswith("| ")
+    # The score file cut short (a copy, say): testing into it again is one sentence, not an
+    # HDF5 traceback; a partial file whose first line a kill cut short is begun again.
+    path.write_bytes(path.read_bytes()[:3000])
+    damaged = run("tools/test_net.py", "--run", str(folder), "--out", str(scores), "--quiet",
+                  "--allow-missing")
+    assert damaged.returncode == 2 and "Traceback" not in damaged.stderr
+    assert damaged.stderr.startswith(f"test_net: {path} is not a whole HDF5 file (")
+    assert damaged.stderr.endswith("); it is damaged (a copy cut short?): delete it and score "
+                                   "the run again with tools/test_net.py.\n")
+    path.unlink()
+    path.with_name(path.stem + ".partial.jsonl").write_text('{"identity": {"da')
+    again = run("tools/test_net.py", "--run", str(folder), "--out", str(scores), "--quiet",
+                "--allow-missing")
+    assert again.returncode == 0, again.stderr[-1500:]
+    assert read_scores(path).video_ids == written.video_ids

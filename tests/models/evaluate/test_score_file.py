@@ -3,8 +3,8 @@ import h5py
 import numpy as np
 import pytest
 
-from models.evaluate.score_file import (PartialScores, ScoreError, ScoreIdentity, named_path, read_scores,
-                               score_path, write_scores)
+from models.evaluate.score_file import (PartialScores, ScoreError, ScoreIdentity, named_path,
+                                         read_identity, read_scores, score_path, write_scores)
 
 IDENTITY = ScoreIdentity("ucf101_temporal_flow-L1-meansub_scratch_drop0.9", "ucf101", 2, "test",
                          "temporal", "a" * 40)
@@ -56,3 +56,23 @@ def test_a_partial_file_of_another_net_or_weights_is_refused(tmp_path, other):
         f"{tmp_path / 'p.jsonl'} holds the partial scores of {IDENTITY.net} (weights aaaaaaaaaa, "
         f"test), not of {other.net} (weights {other.weights_sha1[:10]}, test); delete it and run "
         "again.")
+
+
+def test_a_partial_file_whose_first_line_a_kill_cut_short_is_begun_again(tmp_path):
+    (tmp_path / "p.jsonl").write_text('{"identity": {"dataset": "ucf1')
+    partial = PartialScores(tmp_path / "p.jsonl", IDENTITY)
+    assert partial.done == {}
+    partial.add("a", np.float32([0.25, 0.75]))
+    again = PartialScores(tmp_path / "p.jsonl", IDENTITY)
+    assert list(again.done) == ["a"]
+
+
+def test_a_truncated_score_file_is_one_sentence(tmp_path):
+    path = write_scores(tmp_path / "s.h5", np.eye(2), [0, 1], ["a", "b"], IDENTITY, ["x", "y"])
+    path.write_bytes(path.read_bytes()[:1000])
+    for read in (read_scores, read_identity):
+        with pytest.raises(ScoreError) as refused:
+            read(path)
+        assert str(refused.value).startswith(f"{path} is not a whole HDF5 file (")
+        assert str(refused.value).endswith("); it is damaged (a copy cut short?): delete it and "
+                                           "score the run again with tools/test_net.py.")

@@ -60,3 +60,29 @@ def test_confusion_and_worst_classes():
     matrix = confusion(np.eye(3)[predicted], labels, 3)
     np.testing.assert_allclose(matrix, [[1, 0, 0], [0, .5, .5], [0, 0, 1]])
     assert worst_classes(matrix, NAMES, 1) == ["b: recall 50%, most often taken for c (50%)"]
+
+
+def test_a_truncated_score_file_is_left_out_of_the_report_by_name(tmp_path):
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    right = np.eye(3)[labels] * 0.8 + 0.2 / 3
+    scores = tmp_path / "scores"
+    scored(scores, "ucf101_spatial_lastlayer_drop0.5", right, labels)
+    scored(scores, "multitask_temporal_flow-L10-meansub_scratch_drop0.9", right, labels)
+    cut = named_path(scores, "ucf101", "multitask_temporal_flow-L10-meansub_scratch_drop0.9", 1,
+                     "test")
+    cut.write_bytes(cut.read_bytes()[:2000])  # a copy cut short
+    out = tmp_path / "report"
+    result = subprocess.run([sys.executable, "tools/report.py", "--scores", str(scores),
+                             "--runs", str(tmp_path / "runs"), "--out", str(out)], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    warning, = [line for line in result.stderr.splitlines() if line.startswith("report: left")]
+    assert warning.startswith(f"report: left out {cut} is not a whole HDF5 file (")
+    assert warning.endswith("); it is damaged (a copy cut short?): delete it and score the run "
+                            "again with tools/test_net.py.")
+    assert result.stdout == f"report: 1 run(s) -> {out / 'report.md'}\n"
+    report = (out / "report.md").read_text()
+    assert f"- {warning[len('report: left out '):]}" in report.splitlines()
+    assert "| pre-trained + last layer, 0.5 | 72.7% | 100.0% |" in report
+    assert "| multi-task | 55.4% | no run |" in report
