@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import shutil
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,7 +23,7 @@ from tqdm import tqdm
 from data_prep.codec import FLOW_QUALITY, FRAME_QUALITY, encode_flow, encode_jpeg
 from data_prep.datasets import DatasetError, Video, read_dataset
 from data_prep.flow import flow_method, to_gray
-from data_prep.store import (Store, agree_settings, claim_dataset, flow_keys, frame_key,
+from data_prep.store import (DiskFull, Store, agree_settings, claim_dataset, flow_keys, frame_key,
                              require_space, write_index, writing)
 from data_prep.video import SHORT_SIDE, VideoError, file_sha256, read_frames
 
@@ -31,6 +32,10 @@ from data_prep.video import SHORT_SIDE, VideoError, file_sha256, read_frames
 BATCH_PAIRS = 64
 
 log = logging.getLogger(__name__)
+# Held in the store folder while extracting, and given back just before index.h5 is written: a
+# disk that fills mid-run still has room to index the videos stored (a few hundred bytes each).
+INDEX_RESERVE = ".index-reserve"
+RESERVE_PER_VIDEO = 512
 
 
 @dataclass(frozen=True)
@@ -63,10 +68,14 @@ class Summary:
     failed: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     folder: Path | None = None
+    stopped: str | None = None  # why the run stopped before its last video (a full disk)
 
     @property
     def exit_code(self) -> int:
-        """0: all stored; 1: some failed; 2: nothing in the store at all."""
+        """0: all stored; 1: some failed, or the run stopped part-way; 2: nothing in the store
+        at all."""
+        if self.stopped:
+            return 1
         if self.stored + self.already == 0:
             return 2
         return 1 if self.failed else 0
@@ -192,9 +201,13 @@ def extract_unlocked(config: ExtractConfig) -> Summary:
     require_space(folder, "store folder")
     videos = shard_of(sorted(dataset.videos.values(), key=lambda v: v.id), config.shard)
     summary = Summary(folder=folder)
+    made = [path for path in (folder / "frames.lmdb", folder / f"flow-{config.method}.lmdb")
+            if not path.exists()]
     frames_store = Store(folder / "frames.lmdb")
     flow_store = Store(folder / f"flow-{config.method}.lmdb") if config.method else None
+    reserve = folder / INDEX_RESERVE
     try:
+        reserve.write_bytes(bytes((1 << 20) + RESERVE_PER_VIDEO * len(dataset.videos)))
         claim_dataset(frames_store, config.dataset)
         agree_settings(frames_store, frame_settings(config))
         if flow_store is not None:
@@ -210,10 +223,18 @@ def extract_unlocked(config: ExtractConfig) -> Summary:
         store_results(results(jobs, config.jobs), frames_store, flow_store, summary,
                       tqdm(total=len(jobs), unit="video", disable=not config.progress,
                            desc=f"{dataset.name} {config.method or 'frames'}"))
+    except Exception:
+        # A refused run leaves no empty store behind (a later run would take it for one).
+        for store in (frames_store, flow_store):
+            if store is not None and store.path in made and not store.videos():
+                store.close()
+                shutil.rmtree(store.path)
+        raise
     finally:
         frames_store.close()
         if flow_store is not None:
             flow_store.close()
+        reserve.unlink(missing_ok=True)
     write_failures(folder, summary.failed)
     write_index(folder, dataset, stored_methods(folder))
     summary.seconds = time.perf_counter() - start
@@ -252,17 +273,28 @@ def store_results(done, frames_store: Store, flow_store: Store | None, summary: 
             summary.failed.append((video_id, failure))
             log.warning("skipped %s", failure)
         else:
-            if "frames" in records:
-                frames_store.put_video(video_id, *records["frames"])
-            if "flow" in records:
-                flow_store.put_video(video_id, *records["flow"])
-            if "backward" in records:
-                backward, ranges = records["backward"]
-                meta = dict(flow_store.meta(video_id), backward_ranges=ranges)
-                flow_store.put_video(video_id, backward, meta)
+            try:
+                put_records(video_id, records, frames_store, flow_store)
+            except DiskFull as error:
+                # The videos stored so far are whole and kept; the run ends here (exit 1) and
+                # still indexes them.
+                summary.stopped = f"{error} ({summary.stored} video(s) stored by this run)"
+                break
             summary.stored += 1
         bar.update(1)
     bar.close()
+
+
+def put_records(video_id: str, records: dict, frames_store: Store,
+                flow_store: Store | None) -> None:
+    if "frames" in records:
+        frames_store.put_video(video_id, *records["frames"])
+    if "flow" in records:
+        flow_store.put_video(video_id, *records["flow"])
+    if "backward" in records:
+        backward, ranges = records["backward"]
+        meta = dict(flow_store.meta(video_id), backward_ranges=ranges)
+        flow_store.put_video(video_id, backward, meta)
 
 
 def stored_methods(folder: Path) -> list[str]:

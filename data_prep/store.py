@@ -61,6 +61,10 @@ class CorruptRecord(StoreError):
                          f"redo that video with `tools/extract.py ... --redo {video}`.")
 
 
+class DiskFull(StoreError):
+    """A write the disk had no room for (or failed); what was written before it is kept."""
+
+
 def require_space(folder: Path, what: str, need: int = MIN_FREE) -> None:
     """Refuses before any work a folder that cannot be written or whose disk is (nearly) full."""
     folder = Path(folder)
@@ -235,7 +239,7 @@ class Store:
                 # A full disk shows as ENOSPC, or as EIO when a sparse map cannot be backed.
                 if getattr(error, "errno", None) in (errno.ENOSPC, errno.EIO) or any(
                         text in str(error) for text in ("No space left", "Input/output error")):
-                    raise StoreError(f"cannot write {self.path}: the disk is full or failing "
+                    raise DiskFull(f"cannot write {self.path}: the disk is full or failing "
                                      f"({error}); free space and run again: every video stored "
                                      "so far is kept.") from None
                 raise

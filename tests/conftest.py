@@ -1,6 +1,7 @@
 """Shared test set-up: quiet Caffe's glog before pycaffe is first imported; small helpers and
 tiny stores with known content, written through the project's own store API."""
 import os
+import subprocess
 
 import numpy as np
 import pytest
@@ -97,3 +98,24 @@ def write_store(folder, dataset_name, videos, forward=(2.0, -1.0), backward=(-2.
 @pytest.fixture(scope="session")
 def store_writer():
     return write_store
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """small_disk(MB): a folder on a tmpfs of that size (called again: resized), unmounted after
+    the test; a disk that really fills. Mounting needs root, as CI runs."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+
+    def sized(mb: int):
+        options = f"remount,size={mb}M" if os.path.ismount(mount) else f"size={mb}M"
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(mount)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}): a full disk is "
+                        "tested as root")
+        return mount
+
+    yield sized
+    if os.path.ismount(mount):
+        subprocess.run(["umount", "--lazy", str(mount)], check=True)

@@ -10,7 +10,8 @@ Re-running carries on where a run stopped. A store keeps the settings it was mad
 side, bound, method and parameters): other ones are refused; --backward on a store without it
 adds backward flow to exactly the videos that lack it.
 
-Exit code: 0 all stored, 1 some videos failed (listed in OUT/failures.tsv), 2 nothing stored or
+Exit code: 0 all stored, 1 some videos failed (listed in OUT/failures.tsv) or the disk filled
+part-way (the videos stored are kept and indexed; run again to go on), 2 nothing stored or
 refused before any work (the message says why).
 """
 from __future__ import annotations
@@ -104,6 +105,8 @@ def main(argv=None) -> int:
              args.method or "frames", summary.stored, summary.already, len(summary.failed),
              f" (listed in {summary.folder / 'failures.tsv'})" if summary.failed else "",
              summary.seconds, summary.folder)
+    if summary.stopped:
+        print(f"extract: {summary.stopped}", file=sys.stderr)
     return summary.exit_code
 
 

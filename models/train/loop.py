@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import shutil
 import signal
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -21,9 +22,9 @@ import caffe
 from models.input.batches import InputError, check_store_serves
 from models.nets.cnn_m_2048 import cnn_m_2048
 from models.nets.paper_nets import PaperNet
-from models.train.run_record import (METRICS, claim_folder, cut_metrics, latest_snapshot,
-                                     mark_complete, read_metrics, run_folder, snapshot_iteration,
-                                     training, write_record)
+from models.train.run_record import (METRICS, RunError, claim_folder, cut_metrics,
+                                     latest_snapshot, mark_complete, read_metrics, run_folder,
+                                     snapshot_iteration, training, write_record)
 from models.input.sampling import per_gpu_batch
 from models.nets.solvers import sgd_solver
 from models.nets.weights import load_weights, require_weights
@@ -218,20 +219,48 @@ class Loop:
                     totals[name] = totals.get(name, 0.0) + float(value)
         return {name: total / self.param.test_iter[0] for name, total in totals.items()}
 
+    def snapshot_bytes(self) -> int:
+        """What the next snapshot will take on disk: the last one's files, or before any, the
+        weights twice (the caffemodel, and the solverstate's momentum) and a margin."""
+        if self.last_snapshot is not None:
+            files = [self.last_snapshot, self.last_snapshot.with_suffix(".caffemodel")]
+            held = sum(f.stat().st_size for f in files if f.exists())
+        else:
+            held = 2 * sum(b.data.nbytes for blobs in self.solver.net.params.values()
+                           for b in blobs)
+        return int(held * 1.05) + (1 << 20)
+
+    def require_space(self, error: type[TrainingError]) -> None:
+        """Caffe aborts the process on a snapshot it cannot write: a disk without room for the
+        next one stops the run first, in a sentence (`error`: a refusal, or a stop)."""
+        need, free = self.snapshot_bytes(), shutil.disk_usage(self.config.folder).free
+        if free < need:
+            raise error(f"the disk holding {self.config.folder} has {free >> 20} MB free and a "
+                        f"snapshot needs {need >> 20} MB; free space, then run again with "
+                        f"--resume (the last snapshot: {self.last_snapshot or 'none'}).")
+
     def snapshot(self) -> None:
         if self.rank == 0:
+            self.require_space(Stopped)
             self.solver.snapshot()
             self.last_snapshot = mark_complete(self.config.folder, self.config.net.name,
                                                self.solver.iter)
 
     def record(self, **entry) -> None:
         if self.rank == 0:
-            with open(self.metrics, "a") as f:
-                f.write(json.dumps(entry, sort_keys=True) + "\n")
+            try:
+                with open(self.metrics, "a") as f:
+                    f.write(json.dumps(entry, sort_keys=True) + "\n")
+            except OSError as error:
+                raise Stopped(f"cannot write {self.metrics} ({error.strerror}); free space, then "
+                              "run again with --resume (the last snapshot: "
+                              f"{self.last_snapshot or 'none'}).") from None
 
     def run(self) -> int:
         solver, param = self.solver, self.param
         window, start = [], time.perf_counter()
+        if self.rank == 0:
+            self.require_space(TrainingError)  # before any step: a refusal
         while solver.iter < param.max_iter and not self.stop_requested:
             # Caffe's random state (dropout's masks) is not in a snapshot: seeded from the
             # iteration and the rank each step, a resumed run draws what the whole run drew.
@@ -273,12 +302,17 @@ class Loop:
 def prepare(config: RunConfig):
     """Checks, the run's files, and the snapshot to resume from (or None)."""
     check_inputs(config)
-    claim_folder(config.folder, config.resume, config.fresh, record_of(config))
+    changes = claim_folder(config.folder, config.resume, config.fresh, record_of(config))
     resume = latest_snapshot(config.folder) if config.resume else None
     if config.resume and resume is None:
         raise TrainingError(f"--resume: no snapshot in {config.folder / 'snapshots'}; start "
                             "without it.")
     start_iter = snapshot_iteration(resume) if resume else 0
+    if config.iters and start_iter > config.iters:
+        raise TrainingError(f"--iters {config.iters}: the run is at iteration {start_iter} "
+                            f"already ({resume.name}); give more, or --fresh to start over.")
+    for change in changes:
+        log.warning("%s", change)  # recorded in the config.resume*.json beside config.json
     # The rows after the snapshot resumed from (or all, on a start) are a dead process's: gone.
     cut_metrics(config.folder, start_iter)
     solver_path, param = write_run(config, start_iter)
@@ -326,7 +360,7 @@ def train_locked(config: RunConfig) -> int:
         caffe.set_mode_cpu()
         return run_loop(Loop(config, start_solver(config, solver_path, resume), param))
     finally:
-        plot(config.folder)
+        drawn(config.folder)
 
 
 def nccl_worker(config: RunConfig, solver_path: Path, param, resume, uid, rank: int) -> None:
@@ -382,6 +416,15 @@ def write_config(config: RunConfig, resumed_from: Path | None) -> None:
     info = Path(caffe.__file__).parents[4] / "BUILD-INFO.txt"
     record["caffe_build"] = info.read_text() if info.is_file() else "unknown"
     write_record(config.folder, record, resumed=resumed_from is not None)
+
+
+def drawn(folder: Path) -> None:
+    """training.png however the run ended; a plot that fails is a warning, never the error a
+    run ends with (a full disk, a damaged metrics.jsonl)."""
+    try:
+        plot(folder)
+    except (RunError, OSError, ValueError) as error:
+        log.warning("training.png not drawn: %s", error)
 
 
 def plot(folder: Path) -> Path | None:

@@ -12,6 +12,7 @@ import pytest
 from data_prep.extract import ExtractConfig, extract, merge
 from data_prep.flow import flow_method, to_gray
 from data_prep.store import FlowReader, FrameReader, Store, StoreError
+from data_prep.synthetic import write_video
 from data_prep.video import read_frames
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -197,3 +198,48 @@ def test_the_lmdb_map_grows_when_a_video_does_not_fit(tmp_path, monkeypatch):
         assert s.env.info()["map_size"] >= 512 * 1024
     with Store(tmp_path / "s.lmdb", readonly=True) as s:
         assert s.records("v") == records and s.meta("v") == {"frame_count": 8}
+
+
+def noise_dataset(root, clips_per_class=3, frames=50):
+    """A UCF-101 layout of 2 classes whose 480 x 640 frames are noise, which JPEG keeps large:
+    about 13 MB a video's frames, 78 MB in all."""
+    lists = root / "ucfTrainTestlist"
+    lists.mkdir(parents=True)
+    (lists / "classInd.txt").write_text("1 Alpha\n2 Beta\n")
+    rng, train = np.random.default_rng(0), []
+    for label, cls in enumerate(("Alpha", "Beta"), 1):
+        for g in range(1, clips_per_class + 1):
+            clip = f"{cls}/v_{cls}_g0{g}_c01.avi"
+            write_video(root / "UCF-101" / clip,
+                        [rng.integers(0, 256, (480, 640, 3), np.uint8) for _ in range(frames)])
+            train.append(f"{clip} {label}\n")
+    for k in (1, 2, 3):
+        (lists / f"trainlist0{k}.txt").write_text("".join(train))
+        (lists / f"testlist0{k}.txt").write_text("")
+    return root
+
+
+def test_a_disk_that_fills_keeps_and_indexes_the_videos_stored_and_the_next_run_goes_on(
+        small_disk, tmp_path):
+    root = noise_dataset(tmp_path / "ucf")
+    # 66 MB: a run asks for 64 MB free before any work, and the frames take 78.
+    out = small_disk(66) / "store"
+    command = [sys.executable, "tools/extract.py", "--dataset", "ucf101", "--root", str(root),
+               "--out", str(out), "--short-side", "480", "--quiet"]
+    full = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert full.returncode == 1, full.stderr[-2000:]
+    assert "Traceback" not in full.stderr
+    stopped = [line for line in full.stderr.splitlines() if line.startswith("extract: ")]
+    assert len(stopped) == 1
+    assert stopped[0].startswith(f"extract: cannot write {out / 'frames.lmdb'}: the disk is full")
+    stored = Store(out / "frames.lmdb", readonly=True).videos()
+    assert 2 <= len(stored) < 6
+    assert stopped[0].endswith(f"every video stored so far is kept. ({len(stored)} video(s) "
+                               "stored by this run)")
+    with h5py.File(out / "index.h5") as index:  # rewritten for them
+        assert sorted(v.decode() for v in index["videos/id"][:]) == stored
+    assert not (out / ".index-reserve").exists()
+    small_disk(64 + 100)  # space freed: the next run does the rest
+    rest = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert rest.returncode == 0, rest.stderr[-2000:]
+    assert len(Store(out / "frames.lmdb", readonly=True).videos()) == 6

@@ -1,6 +1,7 @@
 """What used to crash or silently misuse an artifact now stops before any work with one sentence
 (exit 2), or, for a corrupt record met during training, skips that sample and says so."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,50 @@ def test_scores_of_other_weights_are_never_overwritten(store, tmp_path):
     assert message.startswith(f"test_net: {path} holds the scores of weights ")
     assert message.endswith("; delete it to score these weights, or give another --out.")
     assert path.read_bytes() == before
+
+
+def test_a_disk_that_fills_during_training_stops_it_in_a_sentence_and_resume_goes_on(
+        store, small_disk):
+    runs = small_disk(72) / "runs"  # a run asks for 64 MB free; each snapshot takes about 9
+    flags = ("--net", L10, "--width", "0.25", "--iters", "24", "--snapshot-every", "2",
+             "--display", "1")
+    stopped = train_net(store, runs, *flags)
+    assert stopped.returncode == 1, stopped.stderr[-2000:]
+    assert "Traceback" not in stopped.stderr
+    folder = runs / "ucf101" / f"{L10}_split1"
+    last = max((folder / "snapshots").glob("*.complete"), key=lambda p: p.stat().st_mtime)
+    message = stopped.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(
+        rf"train_net: the disk holding {re.escape(str(folder))} has \d+ MB free and a snapshot "
+        rf"needs \d+ MB; free space, then run again with --resume \(the last snapshot: "
+        rf"{re.escape(str(last.with_suffix('.solverstate')))}\)\.", message), message
+    reached = int(last.stem.rsplit("_", 1)[1])
+    assert 2 <= reached < 24
+    # The steps after the last snapshot are logged; a resumed run cuts them (and redoes them).
+    assert max(json.loads(line)["iter"] for line in
+               (folder / "metrics.jsonl").read_text().splitlines()) == reached + 2
+    small_disk(200)  # space freed
+    resumed = train_net(store, runs, *flags, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"{L10}_iter_{reached}.solverstate at iteration {reached}" in resumed.stderr
+    assert (folder / "snapshots" / f"{L10}_iter_24.complete").exists()
+
+
+def test_resuming_under_another_schedule_says_so_and_fewer_iterations_are_refused(store,
+                                                                                  tmp_path):
+    runs = tmp_path / "runs"
+    assert train_net(store, runs, "--net", L10).returncode == 0
+    longer = train_net(store, runs, "--net", L10, "--resume", "--iters", "4", "--base-lr",
+                       "0.005")
+    assert longer.returncode == 0, longer.stderr[-2000:]
+    said = [line.split(" ", 2)[2] for line in longer.stderr.splitlines() if "resumed with" in line]
+    assert said == ["resumed with iters = 4 where the run began with 2: the schedule from the "
+                    "snapshot on is the new one's",
+                    "resumed with base_lr = 0.005 where the run began with the paper's: the "
+                    "schedule from the snapshot on is the new one's"]
+    folder = runs / "ucf101" / f"{L10}_split1"
+    message = refused(train_net(store, runs, "--net", L10, "--resume", "--iters", "3"),
+                      "train_net")
+    assert message == (f"train_net: --iters 3: the run is at iteration 4 already "
+                       f"({L10}_iter_4.solverstate); give more, or --fresh to start over.")
+    assert (folder / "snapshots" / f"{L10}_iter_4.complete").exists()

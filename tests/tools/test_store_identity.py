@@ -50,6 +50,12 @@ def test_extraction_into_another_datasets_store_is_refused_and_loses_nothing(syn
         "holds one dataset; give --out another folder (e.g. data/ucf101).")
     with Store(hmdb_store / "frames.lmdb", readonly=True) as store:
         assert store.videos() == before and store.dataset() == "hmdb51"
+    # A refused run asking for another flow method leaves no empty store of it behind (a
+    # training with that method had then been told the store holds no train video).
+    wrong = extract("ucf101", synthetic / "ucf101", hmdb_store, "--method", "tvl1")
+    assert wrong.returncode == 2
+    assert sorted(p.name for p in hmdb_store.glob("*.lmdb")) == ["flow-farneback.lmdb",
+                                                                 "frames.lmdb"]
     again = extract("hmdb51", synthetic / "hmdb51", hmdb_store, "--method", "farneback")
     assert again.returncode == 0 and "0 stored, 24 already there" in again.stderr
 

@@ -1,7 +1,12 @@
 """Run folders: named from net, dataset and split; only whole snapshots count."""
+import logging
 from pathlib import Path
 
-from models.train.run_record import latest_snapshot, mark_complete, run_folder
+import pytest
+
+from models.train.loop import drawn
+from models.train.run_record import RunError, latest_snapshot, mark_complete, read_metrics, \
+    run_folder
 
 
 def test_a_run_folder_is_named_from_the_net_the_dataset_and_the_split():
@@ -21,3 +26,19 @@ def test_a_snapshot_cut_short_by_a_kill_is_never_resumed_from(tmp_path):
     assert latest_snapshot(tmp_path) == snapshots / "net_iter_10.solverstate"
     mark_complete(tmp_path, "net", 20)
     assert latest_snapshot(tmp_path) == snapshots / "net_iter_20.solverstate"
+
+
+def test_a_damaged_metrics_file_is_named_and_its_plot_never_hides_how_a_run_ended(tmp_path,
+                                                                                  caplog):
+    rows = ['{"iter": 20, "loss": 2.3, "lr": 0.01}', '{"iter": 40, "lo', '{"iter": 60}']
+    (tmp_path / "metrics.jsonl").write_text("\n".join(rows) + "\n")
+    with pytest.raises(RunError) as refused:
+        read_metrics(tmp_path)
+    assert str(refused.value) == (
+        f"{tmp_path / 'metrics.jsonl'} line 2 is not a JSON row ('{{\"iter\": 40, \"lo'); delete "
+        "the line (or the file, losing the run's curve) and run again.")
+    # Drawn in a `finally`: a plot that fails is a warning, never the error the run ends with.
+    with caplog.at_level(logging.WARNING, logger="train"):
+        drawn(tmp_path)
+    assert caplog.messages == [f"training.png not drawn: {refused.value}"]
+    assert not (tmp_path / "training.png").exists()
