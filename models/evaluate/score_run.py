@@ -55,6 +55,10 @@ def prepare(args):
     """Everything checked before any work: (record, weights, identity, path, videos, classes)."""
     run = args.run or run_folder(args)
     record = read_record(run)
+    if record.split == "all":
+        raise TestError(f"{run} was trained on every {record.dataset} video (--split all): it "
+                        "has no test set. It is for pre-training: give its snapshot to another "
+                        "run as --weights (Table 2).")
     require_dataset(record.store, record.dataset)
     weights = run_weights(run, args.weights, "--weights")
     identity = ScoreIdentity(record.net, record.dataset, record.split, args.subset,

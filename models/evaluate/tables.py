@@ -18,7 +18,7 @@ from models.evaluate.fusion import fuse_files
 from models.evaluate.metrics import accuracy, confusion
 from models.evaluate.score_file import ScoreError, Scores, class_names, named_path, read_scores
 from models.nets.paper_nets import fused_nets
-from models.train.run_record import latest_snapshot, run_folder
+from models.train.run_record import latest_snapshot, pre_trained_on, run_folder
 
 MULTITASK = "multitask_temporal_flow-L10-meansub_scratch_drop0.9"
 UNI = "ucf101_temporal_flow-L10-meansub_scratch_drop0.9"
@@ -115,11 +115,29 @@ def fused(runs: list[Run], dataset: str, temporal_net: str, split: int) -> dict 
         return None
 
 
+# Table 2's fine-tuned net starts from "the full (all splits combined) UCF-101" net (Sect. 6).
+PRE_TRAINED_ON_ALL = "hmdb51_temporal_flow-L10-meansub_finetune_drop0.9"
+
+
+def pre_training_mark(run: Run, runs_dir: Path | None) -> str:
+    """A row's mark when its net should start from a net trained on every video of a dataset
+    and its run folder says it started from another (a split's, or no run's)."""
+    if run.net != PRE_TRAINED_ON_ALL or runs_dir is None:
+        return ""
+    origin = pre_trained_on(run_folder(runs_dir, run.net, run.dataset, run.split))
+    if origin is None:
+        return " (pre-trained on no recorded run: the paper's was trained on all of UCF-101)"
+    if origin["split"] != "all":
+        return (f" (pre-trained on {origin['dataset']} split {origin['split']}, not on all of "
+                "it as the paper: train it with SPLIT=all)")
+    return ""
+
+
 def cell(value: float | None) -> str:
     return "no run" if value is None else f"{100 * value:.1f}%"
 
 
-def tables(runs: list[Run], split: int = 1) -> str:
+def tables(runs: list[Run], split: int = 1, runs_dir: Path | None = None) -> str:
     lines = []
     for table in ("1a", "1b", "2", "3"):
         lines += [f"### Table {table} (split {split})", "", "| setting | paper | ours |",
@@ -135,7 +153,7 @@ def tables(runs: list[Run], split: int = 1) -> str:
                 ours = None
                 if run is not None:
                     ours = accuracy(run.scores.scores, run.scores.labels)
-                    label += shortfall(run.scores)
+                    label += shortfall(run.scores) + pre_training_mark(run, runs_dir)
             lines.append(f"| {label} | {paper:.1f}% | {cell(ours)} |")
         lines.append("")
     lines += ["### Table 4 (mean over the splits that have runs)", "",
@@ -188,7 +206,7 @@ def write_report(scores_dir: Path, runs_dir: Path, out: Path) -> tuple[Path, int
              f"{len(runs)} tested net(s) under `{scores_dir}`.", ""]
     if left_out:
         lines += ["Score files left out, unreadable:", ""] + [f"- {e}" for e in left_out] + [""]
-    lines.append(tables(runs))
+    lines.append(tables(runs, runs_dir=runs_dir))
     for run in runs:
         scores = run.scores
         names = class_names(scores)

@@ -171,8 +171,10 @@ def read_borrowed(params: InputParams, dataset: str, phase_train: bool) -> list[
 class BatchMaker:
     """Fills batch arrays; opens its own LMDB readers (one set per process)."""
 
-    def __init__(self, params: InputParams, phase_train: bool, rank: int = 0):
-        self.params, self.rank, self.phase_train = params, rank, phase_train
+    def __init__(self, params: InputParams, phase_train: bool, rank: int = 0,
+                 quiet: bool = False):
+        # quiet: skips are counted but not logged (a batch drawn again later, which logs them).
+        self.params, self.rank, self.phase_train, self.quiet = params, rank, phase_train, quiet
         videos = [v for d in params.datasets for v in read_videos(params, d, phase_train)]
         videos += [v for d in params.borrowed_classes for v in read_borrowed(params, d,
                                                                              phase_train)]
@@ -216,8 +218,9 @@ class BatchMaker:
                     # The sample is skipped and another drawn; each one is logged and counted,
                     # so a store with corrupt records shows in train.log, never silently.
                     self.skipped += 1
-                    log.warning("skipped sample %d of batch %d (%d skipped so far): %s", i,
-                                batch_index, self.skipped, error)
+                    if not self.quiet:
+                        log.warning("skipped sample %d of batch %d (%d skipped so far): %s",
+                                    i, batch_index, self.skipped, error)
                     sample = sample_batch(self.groups, self.params.datasets, 1, rng,
                                           self.params.stacking, self.params.new_length,
                                           self.params.stream, self.params.ignore_label)[0]

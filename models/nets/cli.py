@@ -12,7 +12,20 @@ from models.nets.paper_nets import HMDB51, UCF101, PaperNet, paper_nets
 HEADS = {"ucf101": (UCF101,), "hmdb51": (HMDB51,), "multitask": (HMDB51, UCF101)}
 
 
-def add_net_arguments(parser: argparse.ArgumentParser) -> None:
+def split_of(every_video: bool):
+    """--split's type: 1, 2 or 3; and with `every_video` (training), "all": every video of the
+    dataset, no test set (the paper pre-trains Table 2's fine-tuned net so, Sect. 6)."""
+    def parse(text: str):
+        if every_video and text == "all":
+            return text
+        if text not in ("1", "2", "3"):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a split: give 1, 2 or 3" + (" or all" if every_video else ""))
+        return int(text)
+    return parse
+
+
+def add_net_arguments(parser: argparse.ArgumentParser, every_video: bool = False) -> None:
     parser.add_argument("--net", help="one of the paper's nets by name (prototxt/README.md)")
     parser.add_argument("--dataset", choices=("ucf101", "hmdb51"), default="ucf101",
                         help="the dataset (multi-task: the one whose split is used)")
@@ -24,7 +37,10 @@ def add_net_arguments(parser: argparse.ArgumentParser) -> None:
                         default="flow")
     parser.add_argument("--length", type=ranges.count, help="L, flows stacked (default 10)")
     parser.add_argument("--no-mean-subtraction", action="store_true")
-    parser.add_argument("--split", type=int, choices=(1, 2, 3), default=1)
+    parser.add_argument("--split", type=split_of(every_video), default=1,
+                        help="the dataset's split (1-3)" + (
+                            "; all: every video, no test set, to pre-train on" if every_video
+                            else ""))
     parser.add_argument("--runs", type=Path, default=Path("runs"))
 
 

@@ -43,44 +43,33 @@ IGNORE_LABEL = -1
 # Crops a deploy net takes at once: the 10 inputs of one test frame (Sect. 5, Testing).
 DEPLOY_BATCH = 10
 
-# ---- Choices the paper leaves open, in one place (SPEC section 5) ---------------------------
-# The paper does not say how it initialised. Two schemes, by name (NetConfig.init), and a
-# default for each stream, measured on real footage at the paper's size with
-# tools/recipe_losses.py (224 crops, batch 256, lr 1e-2; prototxt/README.md, "Weight
-# initialisation"):
-# - "gaussian": Caffe's reference AlexNet/CaffeNet, as Krizhevsky [15] and the Caffe-trained
-#   CNN-M of Chatfield et al.: weights N(0, 0.01), fc6/fc7 N(0, 0.005), biases 0.1 on conv2,
-#   conv4, conv5, fc6, fc7. It starts at ln(C) with a vanishing signal and sits on a plateau.
-#   The temporal nets' default: they leave the plateau (about 30 iterations on 3 clips) and
-#   fell without a spike for the 60 measured (conv1's relative step climbing to 0.8%). The
-#   spatial net blows up at lr 1e-2 once it learns: conv1 takes raw 0-255 pixels, its step
-#   relative to its weights grows from 0.1% to 7% as the layers align, then 15% and the loss
-#   jumps from 0.22 to 10.98 (iteration 28 on 3 clips) or from 0.91 to 8.03 (iteration 24 on
-#   7 clips, at 60% batch accuracy: not a set learnt by heart).
-# - "he": He et al. (2015) on conv1-fc7, biases 0, and a spatial net from scratch takes its 0-255
-#   RGB input times rgb_scale (1/64, about 1 / the rms of mean-subtracted pixels), a Power layer in
-#   its train/val and deploy nets, since He's derivation assumes unit-scale inputs. The spatial
-#   nets' default from scratch: no plateau, conv1's relative step stays at or below 0.15%, no
-#   spike. On the temporal nets it starts at 5.5 x ln(C) and blows up (10.7, 24.7): flow is already
-#   near unit scale (rms 1.8), but dropout 0.9 multiplies what it keeps by 10, so fc7's outputs
-#   reach fc8 about 45 in rms. The demo's nets, shrunk to 48-px crops at half width (and with no
-#   dropout in its temporal nets), take "he" for both streams: there the Gaussians' signal vanishes
-#   for good (the loss sat at ln(C) for 300 iterations).
-# Fine-tuned and last-layer nets load conv1-fc7 from the ImageNet weights: their fillers never
-# act, and they keep "gaussian" so that their prototxts read as Caffe's reference nets.
+# ---- Choices the paper leaves open, in one place (Sect. 5) ---------------------------------
+# The paper does not say how it initialised. Three schemes, by name (NetConfig.init):
+# - "gaussian": Caffe's reference AlexNet/CaffeNet, as Krizhevsky [15]: weights N(0, 0.01),
+#   fc6/fc7 N(0, 0.005), biases 0.1 on conv2, conv4, conv5, fc6, fc7. The pre-trained nets keep
+#   it (their conv1-fc7 load, so it never acts and their prototxts read as the reference nets').
+# - "he": He et al. (2015) fillers, biases 0; a spatial net from scratch takes its 0-255 RGB
+#   input times rgb_scale (1/64), a Power layer, since He's derivation assumes unit-scale inputs.
+# - "lsuv": "he", then each layer rescaled on the run's first batch (models/train/lsuv.py), the
+#   default from scratch: the only one measured to start every net of Tables 1-2 at ln C and
+#   learn at lr 1e-2, at the paper's size and the demo's (docs/recipe.md).
 REFERENCE_BIASED = ("conv2", "conv4", "conv5", "fc6", "fc7")
 INITIALISATIONS = {
     "gaussian": dict(conv=dict(type="gaussian", std=0.01), fc=dict(type="gaussian", std=0.005),
                      bias=dict(type="constant", value=0.1), biased=REFERENCE_BIASED),
     "he": dict(conv=dict(type="msra"), fc=dict(type="msra"),
                bias=dict(type="constant", value=0), biased=(), rgb_scale=1 / 64),
+    # He's fillers, then rescaled on the run's first batch (models/train/lsuv.py).
+    "lsuv": dict(conv=dict(type="msra"), fc=dict(type="msra"),
+                 bias=dict(type="constant", value=0), biased=(), rgb_scale=1 / 64,
+                 data_dependent=True),
 }
 
 
 def default_init(stream: str, setting: str) -> str:
-    """The initialisation a net takes when none is named: "he" for a spatial net trained from
-    scratch, "gaussian" otherwise (measured; see above)."""
-    return "he" if stream == "spatial" and setting == "scratch" else "gaussian"
+    """The initialisation a net takes when none is named: "lsuv" for every net trained from
+    scratch, "gaussian" for the pre-trained ones (see above)."""
+    return "lsuv" if setting == "scratch" else "gaussian"
 
 
 # The classifier starts small, as in Krizhevsky's and the Model Zoo's nets.

@@ -11,6 +11,7 @@ from data_prep import ranges
 from data_prep.datasets import READERS as DATASETS
 from data_prep.store import require_dataset, require_space
 from models.input.batches import store_classes
+from models.input.sampling import HELD_OUT_FRACTION
 from models.nets.cli import add_net_arguments, select_net
 from models.nets.cnn_m_2048 import INITIALISATIONS, Head
 from models.nets.paper_nets import PaperNet
@@ -28,7 +29,7 @@ def default_store(dataset: str) -> Path:
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """tools/train_net.py's flags: the net's (models/nets/cli.py), then the run's."""
-    add_net_arguments(parser)
+    add_net_arguments(parser, every_video=True)
     parser.add_argument("--store", action="append", default=[], metavar="DATASET=FOLDER",
                         help="a dataset's store (default data/DATASET, else the synthetic one)")
     parser.add_argument("--method", default="brox", help="flow method of the store")
@@ -42,9 +43,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                         help="scale the paper's schedule to N iterations")
     parser.add_argument("--width", type=ranges.width, default=1.0, help="channel width factor")
     parser.add_argument("--init", choices=sorted(INITIALISATIONS),
-                        help="weight initialisation (default: the net's, as in its prototxt: he "
-                        "for a spatial net from scratch, else gaussian; he for nets shrunk to "
-                        "the demo's size)")
+                        help="weight initialisation (default: the net's, as in its prototxt: "
+                        "lsuv from scratch, at any size; gaussian for pre-trained nets; "
+                        "docs/recipe.md)")
     parser.add_argument("--input-size", type=ranges.count, help="crop size (default 224)")
     parser.add_argument("--batch-size", type=ranges.count, help="total batch (default 256)")
     parser.add_argument("--workers", type=ranges.index, default=2,
@@ -56,6 +57,10 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--display", type=ranges.count, default=20)
     parser.add_argument("--base-lr", type=ranges.positive,
                         help="override the paper's 1e-2 (recorded)")
+    parser.add_argument("--holdout", type=ranges.fraction, default=HELD_OUT_FRACTION,
+                        help="share of the split's training videos held out to validate on "
+                        "(default 0.1, a class-balanced tenth); 0 trains on every one, as the "
+                        "paper does, with no validation")
     parser.add_argument("--borrowed-classes", type=Path, metavar="FILE",
                         help="Table 2's net with UCF-101 classes added to HMDB-51: the UCF-101 "
                         "class names, one a line (the paper does not list its 78)")
@@ -113,6 +118,10 @@ def run_config(args, net: PaperNet) -> RunConfig:
         stores[name] = Path(folder)
         require_dataset(stores[name], name)  # where a store enters: another dataset's refused
     net = with_store_classes(net, stores)
+    if args.split == "all" and len(datasets) > 1:
+        raise ValueError("--split all trains one dataset on every video; the multi-task net "
+                         "trains on a split of --dataset and all of the other (Sect. 6): give "
+                         "--split 1, 2 or 3.")
     # Multi-task (Sect. 6): the other dataset's videos of all splits join the chosen split's;
     # borrowed classes (Table 2) bring all their videos.
     splits = {d: (args.split if d == args.dataset or len(datasets) == 1 else "all")
@@ -125,7 +134,7 @@ def run_config(args, net: PaperNet) -> RunConfig:
                      workers=args.workers, seed=args.seed, snapshot_every=args.snapshot_every,
                      test_interval=args.test_interval, test_iter=args.test_iter,
                      display=args.display, resume=args.resume, fresh=args.fresh,
-                     base_lr=args.base_lr,
+                     base_lr=args.base_lr, holdout=args.holdout,
                      borrowed_class_names=borrowed)
 
 

@@ -19,17 +19,23 @@ from pathlib import Path
 import numpy as np
 
 import caffe
-from models.input.batches import InputError, check_store_serves
-from models.nets.cnn_m_2048 import cnn_m_2048
+from caffe.proto import caffe_pb2
+from google.protobuf import text_format
+from models.input.batches import BatchMaker, InputError, check_store_serves, parse_params
+from models.nets.cnn_m_2048 import INITIALISATIONS, cnn_m_2048
 from models.nets.paper_nets import PaperNet
 from models.train.run_record import (METRICS, RunError, claim_folder, cut_metrics,
                                      latest_snapshot, mark_complete, read_metrics, run_folder,
-                                     snapshot_iteration, training, write_record)
-from models.input.sampling import per_gpu_batch
+                                     run_of_weights, snapshot_iteration, training, write_record)
+from models.input.sampling import HELD_OUT_FRACTION, per_gpu_batch
 from models.nets.solvers import sgd_solver
 from models.nets.weights import load_weights, require_weights
+from models.train.lsuv import unit_variance
 
 log = logging.getLogger("train")
+# A loss this close to chance (relative) for PLATEAU_SHARE of the run's iterations, and at
+# least PLATEAU_MIN, is a net that is not learning: the run says so (docs/recipe.md).
+PLATEAU, PLATEAU_SHARE, PLATEAU_MIN = 0.02, 0.1, 20
 # A loss above this (the paper's nets start near ln(101) = 4.6) has exploded.
 EXPLODED_LOSS = 1e3
 
@@ -49,7 +55,7 @@ class Diverged(Stopped):
 @dataclass
 class RunConfig:
     net: PaperNet
-    split: int
+    split: int | str  # 1, 2, 3, or "all": every video of the dataset, no test set
     stores: dict  # dataset -> store folder
     splits: dict  # dataset -> split number or "all" (multi-task: the other dataset whole)
     runs: Path = Path("runs")
@@ -71,6 +77,9 @@ class RunConfig:
     fresh: bool = False  # delete the folder's snapshots and start over
     base_lr: float | None = None  # a deviation from the paper's 1e-2, recorded in config.json
     borrowed_class_names: dict = field(default_factory=dict)  # Table 2: dataset -> classes
+    # The share of the split's training videos held out to validate on (0: the paper's whole
+    # training set, no validation); recorded, and a resumed run keeps it.
+    holdout: float = HELD_OUT_FRACTION
 
     def __post_init__(self):
         # Named in the run's record either way, so that a resumed run is compared by name.
@@ -82,19 +91,26 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be greater than 0, not {value}.")
-        checks = [(self.workers >= 0, f"workers must be 0 or more, not {self.workers}."),
+        checks = [(self.split in (1, 2, 3, "all"),
+                   f"split must be 1, 2, 3 or all, not {self.split!r}."),
+                  (self.workers >= 0, f"workers must be 0 or more, not {self.workers}."),
                   (self.seed >= 0, f"seed must be 0 or more, not {self.seed}."),
                   (0 < self.width <= 1, f"width must be in (0, 1], not {self.width}."),
                   (self.base_lr is None or self.base_lr > 0,
-                   f"base_lr must be greater than 0, not {self.base_lr}.")]
+                   f"base_lr must be greater than 0, not {self.base_lr}."),
+                  (0 <= self.holdout < 1, f"holdout must be in [0, 1), not {self.holdout}."),
+                  (self.holdout > 0 or (self.test_iter, self.test_interval) == (None, None),
+                   "holdout 0 holds no video out to validate on: give no test_iter or "
+                   "test_interval with it.")]
         for ok, sentence in checks:
             if not ok:
                 raise ValueError(sentence)
 
     @property
     def dataset(self) -> str:
-        """The dataset whose split is trained and tested (multi-task: the one not taken whole)."""
-        return next(d for d, split in self.splits.items() if split != "all")
+        """The dataset whose split is trained and tested (multi-task: the one not taken whole;
+        a net trained on every video: its head's)."""
+        return next(d for d, split in self.splits.items() if split == self.split)
 
     @property
     def folder(self) -> Path:
@@ -169,6 +185,8 @@ def write_run(config: RunConfig, start_iter: int = 0) -> tuple[Path, object]:
     # The loop below displays, validates and snapshots; Caffe itself does none of it.
     solver.test_interval = solver.max_iter + 1
     solver.test_iter[0] = config.test_iter or solver.test_iter[0]
+    if not config.holdout:  # nothing held out: no test net at all
+        del solver.test_iter[:]
     solver.display, solver.snapshot = 0, 0
     solver.random_seed = config.seed
     solver.solver_mode = solver.GPU if config.gpus else solver.CPU
@@ -177,8 +195,8 @@ def write_run(config: RunConfig, start_iter: int = 0) -> tuple[Path, object]:
     params = json.loads(proto.layer[0].python_param.param_str)
     params.update(stores={d: str(Path(s).resolve()) for d, s in config.stores.items()},
                   splits=config.splits, method=config.method, seed=config.seed,
-                  workers=config.workers, start_batch=start_iter,
-                  held_out_batches=solver.test_iter[0])
+                  workers=config.workers, start_batch=start_iter, held_out=config.holdout,
+                  held_out_batches=solver.test_iter[0] if config.holdout else 0)
     if config.borrowed_class_names:
         params["borrowed_class_names"] = config.borrowed_class_names
     proto.layer[0].python_param.param_str = json.dumps(params, sort_keys=True)
@@ -202,6 +220,27 @@ class Loop:
         self.last_snapshot = latest_snapshot(config.folder)
         self.metrics = config.folder / METRICS
         self.stop_requested = False
+        # Chance: a uniform guess's loss, the sum of each head's ln C.
+        self.chance = sum(math.log(head.num_classes) for head in config.net.config.heads)
+        self.plateau_from = None
+
+    def watch_plateau(self, it: int, loss: float) -> None:
+        """Warns once, in the log and in metrics.jsonl ({"iter", "plateau": first iteration}),
+        when the loss has stayed within PLATEAU of chance for PLATEAU_SHARE of the run's
+        iterations (at least PLATEAU_MIN) in a row."""
+        if abs(loss - self.chance) > PLATEAU * self.chance:
+            self.plateau_from = None
+            return
+        self.plateau_from = self.plateau_from or it
+        span = max(PLATEAU_MIN, math.ceil(PLATEAU_SHARE * self.param.max_iter))
+        if it - self.plateau_from + 1 == span:
+            self.record(iter=it, plateau=self.plateau_from)
+            if self.rank == 0:
+                log.warning("plateau: the loss has stayed within %.0f%% of chance (%.3f) from "
+                            "iteration %d to %d, %d of the run's %d: the net is not learning "
+                            "(docs/recipe.md, \"A plateau\", says what to check)",
+                            100 * PLATEAU, self.chance, self.plateau_from, it, span,
+                            self.param.max_iter)
 
     def losses(self) -> float:
         net = self.solver.net
@@ -276,6 +315,7 @@ class Loop:
                     "; lower the learning rate or check the input, then --resume.")
             window.append(loss)
             it = solver.iter
+            self.watch_plateau(it, loss)
             if it % self.config.display == 0 or it == param.max_iter:
                 rate = len(window) / (time.perf_counter() - start)
                 lr = learning_rate(param, it - 1)
@@ -284,7 +324,7 @@ class Loop:
                     log.info("iter %d  loss %.4f  lr %g  (%.2f iter/s)", it, np.mean(window), lr,
                              rate)
                 window, start = [], time.perf_counter()
-            if it % self.test_interval == 0 or it == param.max_iter:
+            if param.test_iter and (it % self.test_interval == 0 or it == param.max_iter):
                 if self.rank == 0:
                     accuracy = self.validate()
                     self.record(iter=it, **accuracy)
@@ -329,7 +369,22 @@ def start_solver(config: RunConfig, solver_path: Path, resume: Path | None):
         loaded = load_weights(solver.net, config.weights)
         log.info("loaded %s (sha1 %s) into %s; fresh: %s", loaded.path, loaded.sha1,
                  ", ".join(loaded.layers), ", ".join(loaded.fresh))
+    elif INITIALISATIONS[config.init].get("data_dependent") and caffe.solver_rank() == 0:
+        unit_variance(solver.net, first_batch(config), step_seed(config.seed, 0, 0))
     return solver
+
+
+def first_batch(config: RunConfig) -> np.ndarray:
+    """The input of the run's first training batch (rank 0's), drawn as its data layer draws
+    it, without taking it from the layer's sequence (a resumed run's batches stay the same).
+    Quiet: the data layer draws this batch again and logs its skipped samples itself."""
+    proto = caffe_pb2.NetParameter()
+    text_format.Parse((config.folder / "trainval.prototxt").read_text(), proto)
+    maker = BatchMaker(parse_params(proto.layer[0].python_param.param_str,
+                                    config.net.config.stream), True, quiet=True)
+    data, labels = (np.empty(shape, np.float32) for shape in maker.shapes)
+    maker.fill(0, data, labels)
+    return data
 
 
 def run_loop(loop: Loop) -> int:
@@ -350,7 +405,7 @@ def train(config: RunConfig) -> int:
 
 def train_locked(config: RunConfig) -> int:
     solver_path, param, resume = prepare(config)
-    log.info("training %s (%s), split %d, on %s -> %s", config.net.name, config.net.used_in,
+    log.info("training %s (%s), split %s, on %s -> %s", config.net.name, config.net.used_in,
              config.split, f"GPUs {config.gpus}" if config.gpus else "the CPU", config.folder)
     try:
         # One GPU too goes through NCCL (a solver count of 1): the path N GPUs take, so that a
@@ -413,6 +468,7 @@ def write_config(config: RunConfig, resumed_from: Path | None) -> None:
     if config.weights:
         from models.nets.weights import read_weights
         record["weights_sha1"] = read_weights(config.weights)[1]
+        record["weights_run"] = run_of_weights(config.weights)
     info = Path(caffe.__file__).parents[4] / "BUILD-INFO.txt"
     record["caffe_build"] = info.read_text() if info.is_file() else "unknown"
     write_record(config.folder, record, resumed=resumed_from is not None)

@@ -25,14 +25,11 @@ from models.nets.paper_nets import paper_nets
 from models.train.cli import with_store_classes
 from models.train.loop import RunConfig, prepare, start_solver
 
-# Every net of Tables 1-2 trained from scratch (Table 2's borrowed-class net is the L = 10 net
-# with a larger head; the multi-task net's two heads both learn from the clips).
-DEFAULT_NETS = ("ucf101_spatial_scratch_drop0.5", "ucf101_spatial_scratch_drop0.9",
-                "ucf101_temporal_flow-L10-meansub_scratch_drop0.9",
-                "ucf101_temporal_flow-L1-meansub_scratch_drop0.9",
-                "ucf101_temporal_trajectory-L10-meansub_scratch_drop0.9",
-                "ucf101_temporal_bidirectional-L10-meansub_scratch_drop0.9",
-                "multitask_temporal_flow-L10-meansub_scratch_drop0.9")
+# Every net of Tables 1-2 trained from scratch (on the clips, the borrowed-class net's head has
+# the clips' classes like the others; the multi-task net's two heads both learn from them).
+DEFAULT_NETS = tuple(n.name for n in paper_nets() if n.config.setting == "scratch")
+# A run stops early once its batch accuracy, averaged over this many steps, reaches --until.
+ACCURACY_WINDOW = 10
 
 
 def loss_of(net) -> float:
@@ -67,22 +64,28 @@ def read_steps(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def first_losses(config: RunConfig, iterations: int, path: Path) -> list[float]:
+def first_losses(config: RunConfig, iterations: int, path: Path,
+                 until: float | None = None) -> list[float]:
     """The loss of each of the first `iterations` SGD steps of the run `config` describes (its
     folder is written as a training run's), each step's record (step_record) also appended to
     `path` as a JSON line as it comes, so that the steps before a crash are kept; stops at the
-    first NaN or infinity."""
+    first NaN or infinity, or once the batch accuracy of the last ACCURACY_WINDOW steps
+    averages `until` or more."""
     solver_path, _, _ = prepare(config)
     solver = start_solver(config, solver_path, None)
-    losses = []
+    losses, accuracies = [], []
     path.write_text("")
     for _ in range(iterations):
         solver.step(1)
         record = step_record(solver.net, config.net.config)
         losses.append(record["loss"])
+        accuracies.append(record["accuracy"])
         with open(path, "a") as handle:
             handle.write(json.dumps(record) + "\n")
         if not math.isfinite(losses[-1]):
+            break
+        if until is not None and len(accuracies) >= ACCURACY_WINDOW and \
+                np.mean(accuracies[-ACCURACY_WINDOW:]) >= until:
             break
     return losses
 
@@ -115,13 +118,14 @@ def clip_config(name: str, args, store: Path) -> RunConfig:
                      fresh=True)
 
 
-def isolated_losses(config: RunConfig, iterations: int, path: Path) -> tuple[list[float], bool]:
+def isolated_losses(config: RunConfig, iterations: int, path: Path,
+                    until: float | None = None) -> tuple[list[float], bool]:
     """first_losses in a process of its own (a NaN step can leave Caffe's state corrupt, or
     abort it): the losses it kept in `path`, and whether Caffe aborted the process."""
     path.unlink(missing_ok=True)  # a crash before the first step must not show old losses
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         try:
-            pool.submit(first_losses, config, iterations, path).result()
+            pool.submit(first_losses, config, iterations, path, until).result()
             crashed = False
         except BrokenProcessPool:  # Caffe aborted the process (after a NaN, typically)
             crashed = True
@@ -158,6 +162,26 @@ def verdict(name: str, losses: list[float], crashed: bool, classes: int, heads: 
     return (f"{name}: first {losses[0]:.2f} ({losses[0] / heads / math.log(classes):.1f} x "
             f"{chance}), {trend(losses, classes, heads)}{peak}{aborted}: "
             + " ".join(f"{x:.2f}" for x in losses))
+
+
+TABLE_HEAD = ("| net | init | steps | first loss (x chance) | peak (x first) | last 5 | "
+              f"batch accuracy, last {ACCURACY_WINDOW} | conv1's largest relative step |\n"
+              "|---|---|---|---|---|---|---|---|\n")
+
+
+def table_row(name: str, init: str, steps: list[dict], chance: float) -> str:
+    """One net's row of the recipe table (docs/recipe.md): its steps' first loss against chance
+    (heads x ln C), the peak against the first, the mean of the last 5 losses and of the last
+    ACCURACY_WINDOW batch accuracies, and conv1's largest step relative to its weights."""
+    if not steps:
+        return f"| {name} | {init} | 0 | - | - | - | - | - |\n"
+    losses = [s["loss"] for s in steps]
+    first, peak = losses[0], max(losses)
+    accuracy = np.mean([s["accuracy"] for s in steps[-ACCURACY_WINDOW:]])
+    conv1 = max(s["relative_step"].get("conv1", 0.0) for s in steps)
+    return (f"| {name} | {init} | {len(steps)} | {first:.2f} ({first / chance:.2f}) | "
+            f"{peak:.2f} ({peak / first:.2f}) | {np.mean(losses[-5:]):.2f} | "
+            f"{accuracy:.0%} | {conv1:.2%} |\n")
 
 
 def steps_figure(rows: dict[str, tuple[Path, float]], out: Path) -> Path:
@@ -200,7 +224,8 @@ def setting_folder(args) -> Path:
 
 def recipe_losses(args) -> Iterator[str]:
     """tools/recipe_losses.py's run: a heading, then a line a net as each finishes, each net
-    trained in a process of its own; then, with args.figure, the steps' figure."""
+    trained in a process of its own (with args.table, the table of every net so far rewritten
+    after each); then, with args.figure, the steps' figure."""
     clips = CLIP_SETS[args.clips]()
     store = clip_store(args.work / args.clips, args.short_side, clips)
     # The runs and steps of one clip set and one setting in a folder of their own: a run of
@@ -211,15 +236,19 @@ def recipe_losses(args) -> Iterator[str]:
            f"{math.log(classes):.2f}), batch "
            f"{args.batch_size}, {args.input_size}-px crops of a {args.short_side}-px store, "
            f"width {args.width}, {args.init or 'each net its own'} initialisation, lr 1e-2, "
-           f"{args.iters} iterations")
-    rows = {}
+           f"{args.iters} iterations"
+           + (f" or until a batch accuracy of {args.until:.0%}" if args.until else ""))
+    rows, table = {}, TABLE_HEAD
     for name in args.net or DEFAULT_NETS:
         config = clip_config(name, args, store)
         heads, path, named = len(config.net.config.heads), steps_path(args.work, name), \
             f"{name} ({config.init})"
-        losses, crashed = isolated_losses(config, args.iters, path)
+        losses, crashed = isolated_losses(config, args.iters, path, args.until)
         rows[named] = (path, heads * math.log(classes))
         yield verdict(named, losses, crashed, classes, heads)
+        if args.table:
+            table += table_row(name, config.init, read_steps(path), heads * math.log(classes))
+            args.table.write_text(table)
     if args.figure:
         out = steps_figure(rows, args.figure)
         yield f"recipe_losses: each step's loss and relative steps drawn in {out}"

@@ -28,7 +28,9 @@ COMPLETE = ".complete"  # beside {net}_iter_N.solverstate once Caffe has written
 # What makes a run this run: a resumed run must be given the same, or its snapshots would be
 # restored into another net or fed other data.
 IDENTITY = ("net", "dataset", "split", "stores", "splits", "method", "width", "init",
-            "input_size", "batch_size", "seed", "borrowed_class_names")
+            "input_size", "batch_size", "seed", "borrowed_class_names", "holdout")
+# A setting a record written before it existed holds as this (what every run then used).
+BEFORE_RECORDED = {"holdout": 0.1}
 # What a resumed run may change, with a word: the schedule from the snapshot on.
 SCHEDULE = ("iters", "base_lr")
 
@@ -116,7 +118,7 @@ class RunRecord:
     folder: Path
     net: str
     dataset: str
-    split: int
+    split: int | str  # 1, 2, 3, or "all" (every video: no test set)
     net_config: NetConfig  # as trained: the run's width and crop size included
     stores: dict
     splits: dict
@@ -147,8 +149,28 @@ def read_record(folder: Path) -> RunRecord:
     config = net_config_from(raw["net_config"])
     config = replace(config, width=raw["width"], input_size=raw["input_size"] or config.input_size,
                      init=raw.get("init", config.init))
-    return RunRecord(Path(folder), raw["net"], raw["dataset"], int(raw["split"]), config,
+    split = raw["split"] if raw["split"] == "all" else int(raw["split"])
+    return RunRecord(Path(folder), raw["net"], raw["dataset"], split, config,
                      raw["stores"], raw["splits"], raw["method"])
+
+
+def run_of_weights(weights) -> dict | None:
+    """The run a caffemodel is a snapshot of (its net, dataset and split), when it lies in a run
+    folder's snapshots/; None otherwise (ImageNet's, say). A run that starts from it records
+    it: Table 2's fine-tuned net must start from a net trained on all of UCF-101 (Sect. 6)."""
+    path = Path(weights).resolve()
+    record = path.parent.parent / RECORD
+    if path.parent.name != "snapshots" or not record.is_file():
+        return None
+    raw = json.loads(record.read_text())
+    return {k: raw.get(k) for k in ("net", "dataset", "split")}
+
+
+def pre_trained_on(folder: Path) -> dict | None:
+    """The run whose snapshot the run in `folder` started from (run_of_weights, as recorded);
+    None when it started from no run's snapshot, or has no record."""
+    path = Path(folder) / RECORD
+    return json.loads(path.read_text()).get("weights_run") if path.is_file() else None
 
 
 def training(folder: Path):
@@ -177,6 +199,7 @@ def claim_folder(folder: Path, resume: bool, fresh: bool, identity: dict) -> lis
                        "it, --fresh deletes its snapshots and starts over.")
     if resume and (folder / RECORD).is_file():
         recorded = json.loads((folder / RECORD).read_text())
+        recorded = {**BEFORE_RECORDED, **recorded}
         changed = [k for k in IDENTITY if _plain(recorded.get(k)) != _plain(identity.get(k))]
         if changed:
             k = changed[0]

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # Tools whose flags are not parsed by argparse (gpu_facts: a mode word) or that hold none.
 NOT_ARGPARSE = {"__init__", "benchlib", "gpu_facts"}
 OUT_OF_RANGE = {ranges.count: ["0", "-3"], ranges.index: ["-1"], ranges.positive: ["0", "-0.5"],
-                ranges.fraction: ["1", "-0.1"], ranges.width: ["0", "1.5"]}
+                ranges.fraction: ["1", "-0.1"], ranges.width: ["0", "1.5"],
+                ranges.share: ["0", "1.5"]}
 # Plain ints that may be negative, each for its reason.
 PLAIN = {("check_gpu", "--gpu"): "-1 is the CPU against itself",
          ("bench_gpu", "--gpu"): "-1 is the CPU (the rehearsal)"}

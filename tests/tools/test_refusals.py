@@ -185,3 +185,39 @@ def test_resuming_under_another_schedule_says_so_and_fewer_iterations_are_refuse
     assert message == (f"train_net: --iters 3: the run is at iteration 4 already "
                        f"({L10}_iter_4.solverstate); give more, or --fresh to start over.")
     assert (folder / "snapshots" / f"{L10}_iter_4.complete").exists()
+
+
+def test_a_net_trained_on_every_video_has_no_test_set_and_pre_trains_another(store, store_writer,
+                                                                            tmp_path):
+    runs = tmp_path / "runs"
+    trained = train_net(store, runs, "--net", L10, "--split", "all")
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    run = runs / "ucf101" / f"{L10}_splitall"
+    record = json.loads((run / "config.json").read_text())
+    assert (record["split"], record["splits"], record["dataset"]) == ("all", {"ucf101": "all"},
+                                                                      "ucf101")
+    message = refused(run_test_net("--run", str(run), "--out", str(tmp_path / "scores")),
+                      "test_net")
+    assert message == (f"test_net: {run} was trained on every ucf101 video (--split all): it has "
+                       "no test set. It is for pre-training: give its snapshot to another run as "
+                       "--weights (Table 2).")
+    # Its snapshot starts another net, as Table 2's fine-tuned net starts from UCF-101's.
+    weights = run / "snapshots" / f"{L10}_iter_2.caffemodel"
+    tuned = "hmdb51_temporal_flow-L10-meansub_finetune_drop0.9"
+    hmdb51 = store_writer(tmp_path / "stores" / "hmdb51", "hmdb51", videos(), size=(56, 64))
+    started = train_net(store, runs, "--net", tuned, "--weights", str(weights), "--dataset",
+                        "hmdb51", "--store", f"hmdb51={hmdb51}")
+    assert started.returncode == 0, started.stderr[-2000:]
+    assert json.loads((runs / "hmdb51" / f"{tuned}_split1" / "config.json").read_text())[
+        "weights"] == str(weights)
+    multitask = refused(train_net(store, runs, "--stream", "multitask", "--split", "all"),
+                        "train_net")
+    assert multitask == ("train_net: --split all trains one dataset on every video; the "
+                         "multi-task net trains on a split of --dataset and all of the other "
+                         "(Sect. 6): give --split 1, 2 or 3.")
+    four = train_net(store, runs, "--net", L10, "--split", "4")
+    assert four.returncode == 2 and "--split: '4' is not a split: give 1, 2 or 3 or all" in \
+        four.stderr
+    test_split = run_test_net("--run", str(run), "--split", "all")
+    assert test_split.returncode == 2
+    assert "--split: 'all' is not a split: give 1, 2 or 3" in test_split.stderr

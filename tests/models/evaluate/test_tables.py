@@ -1,4 +1,5 @@
 """The report renders the paper's tables and figures from a small set of runs written here."""
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -6,7 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from models.evaluate.metrics import confusion
-from models.evaluate.tables import worst_classes
+from models.evaluate.tables import find_runs, tables, worst_classes
+from models.train.run_record import run_of_weights
 from models.evaluate.score_file import ScoreIdentity, named_path, write_scores
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -86,3 +88,27 @@ def test_a_truncated_score_file_is_left_out_of_the_report_by_name(tmp_path):
     assert f"- {warning[len('report: left out '):]}" in report.splitlines()
     assert "| pre-trained + last layer, 0.5 | 72.7% | 100.0% |" in report
     assert "| multi-task | 55.4% | no run |" in report
+
+
+def test_table_2_s_fine_tuned_row_says_when_it_was_not_pre_trained_on_all_of_ucf101(tmp_path):
+    # Its run folder's config.json records the run its weights came from (run_of_weights).
+    labels = np.array([0, 1, 2])
+    tuned = "hmdb51_temporal_flow-L10-meansub_finetune_drop0.9"
+    scores, runs = tmp_path / "scores", tmp_path / "runs"
+    scored(scores, tuned, np.eye(3)[labels], labels, dataset="hmdb51")
+    folder = runs / "hmdb51" / f"{tuned}_split1"
+    folder.mkdir(parents=True)
+    origin = Path(__file__).name  # any file outside a run folder: no run recorded
+    cases = {None: " (pre-trained on no recorded run: the paper's was trained on all of UCF-101)",
+             1: " (pre-trained on ucf101 split 1, not on all of it as the paper: train it with "
+                "SPLIT=all)",
+             "all": ""}
+    for split, mark in cases.items():
+        source = runs / "ucf101" / f"u_split{split}"
+        (source / "snapshots").mkdir(parents=True, exist_ok=True)
+        (source / "config.json").write_text(json.dumps(
+            {"net": "u", "dataset": "ucf101", "split": split}))
+        weights = source / "snapshots" / "u_iter_2.caffemodel" if split else origin
+        (folder / "config.json").write_text(json.dumps({"weights_run": run_of_weights(weights)}))
+        report = tables(find_runs(scores)[0], runs_dir=runs)
+        assert f"| fine-tuned from UCF-101{mark} | 49.0% | 100.0% |" in report

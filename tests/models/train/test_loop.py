@@ -13,6 +13,11 @@ import pytest
 
 from dataclasses import replace
 
+from caffe.proto import caffe_pb2
+from data_prep.store import read_index
+from google.protobuf import text_format
+from models.input.batches import parse_params, read_videos
+from models.input.sampling import TrainVideo, held_out_ids, usable
 from models.nets.paper_nets import PaperNet, paper_nets
 from models.train.loop import RunConfig, learning_rate, train, write_run
 from models.train.run_record import read_metrics
@@ -49,8 +54,64 @@ def test_a_small_temporal_net_learns_the_synthetic_classes_well_above_chance(syn
     assert losses[-1] < losses[0]
     assert accuracy[-1] > 0.25  # 10 classes: chance is 0.1
     assert (config.folder / "training.png").stat().st_size > 10_000
+    assert not [r for r in rows if "plateau" in r]  # it learns: no warning
     snapshots = sorted(p.name for p in (config.folder / "snapshots").iterdir())
     assert snapshots[-1].endswith("_iter_300.solverstate")
+
+
+def test_a_run_that_stays_at_chance_says_so_once_in_its_log_and_metrics(synthetic_store,
+                                                                          tmp_path, caplog):
+    # At lr 1e-9 nothing is learnt: lsuv starts the loss within 1% of ln 101 (the paper's head)
+    # and it stays there.
+    # 60 iterations: the warning comes after 20 in a row (a tenth, but at least 20), once.
+    config = small_run(synthetic_store, tmp_path, iters=60, base_lr=1e-9, test_interval=60,
+                       test_iter=2, snapshot_every=60, display=10)
+    assert config.init == "lsuv"
+    with caplog.at_level("WARNING", logger="train"):
+        assert train(config) == 60
+    plateaus = [r for r in metrics(config.folder) if "plateau" in r]
+    assert plateaus == [{"iter": 20, "plateau": 1}]
+    said = [r.getMessage() for r in caplog.records if "plateau" in r.getMessage()]
+    assert said == ["plateau: the loss has stayed within 2% of chance (4.615) from iteration 1 "
+                    "to 20, 20 of the run's 60: the net is not learning (docs/recipe.md, "
+                    "\"A plateau\", says what to check)"]
+
+
+def test_holdout_0_trains_on_every_training_video_of_the_split_and_validates_on_none(
+        synthetic_store, tmp_path):
+    held = small_run(synthetic_store, tmp_path / "held", iters=4, snapshot_every=4)
+    whole = small_run(synthetic_store, tmp_path / "whole", iters=4, snapshot_every=4, holdout=0,
+                      test_interval=None, test_iter=None)
+    counts = {}
+    for config in (held, whole):
+        assert train(config) == 4
+        net = text_format.Parse((config.folder / "trainval.prototxt").read_text(),
+                                caffe_pb2.NetParameter())
+        params = parse_params(net.layer[0].python_param.param_str, "temporal")
+        counts[config.holdout] = len(read_videos(params, "ucf101", phase_train=True))
+        record = json.loads((config.folder / "config.json").read_text())
+        assert record["holdout"] == config.holdout
+    index = read_index(synthetic_store)
+    every = int((index.member(1, "train") & index.stored).sum())
+    assert counts == {0.1: every - len(held_out_ids_of(synthetic_store)), 0: every}
+    solver = (whole.folder / "solver.prototxt").read_text()
+    assert "test_iter" not in solver and "test_iter: 20" in (held.folder /
+                                                             "solver.prototxt").read_text()
+    assert not [r for r in metrics(whole.folder) if "accuracy" in r]
+    assert [r["iter"] for r in metrics(held.folder) if "accuracy" in r] == [4]
+    with pytest.raises(ValueError, match="holdout 0 holds no video out to validate on: give no "
+                                         "test_iter or test_interval with it."):
+        small_run(synthetic_store, tmp_path, holdout=0)
+    with pytest.raises(ValueError, match=r"holdout must be in \[0, 1\), not 1.0."):
+        small_run(synthetic_store, tmp_path, holdout=1.0)
+
+
+def held_out_ids_of(store):
+    index = read_index(store)
+    member = index.member(1, "train") & index.stored
+    videos = [TrainVideo("ucf101", i, int(label), int(count)) for i, label, count, m in
+              zip(index.ids, index.labels, index.counts, member) if m]
+    return held_out_ids([v for v in videos if usable(v, "flow", 5, "temporal")])
 
 
 def command(store, runs, *extra):

@@ -1,12 +1,13 @@
 """Run folders: named from net, dataset and split; only whole snapshots count."""
+import json
 import logging
 from pathlib import Path
 
 import pytest
 
 from models.train.loop import drawn
-from models.train.run_record import RunError, latest_snapshot, mark_complete, read_metrics, \
-    run_folder
+from models.train.run_record import RECORD, RunError, claim_folder, latest_snapshot, \
+    mark_complete, read_metrics, run_folder
 
 
 def test_a_run_folder_is_named_from_the_net_the_dataset_and_the_split():
@@ -42,3 +43,18 @@ def test_a_damaged_metrics_file_is_named_and_its_plot_never_hides_how_a_run_ende
         drawn(tmp_path)
     assert caplog.messages == [f"training.png not drawn: {refused.value}"]
     assert not (tmp_path / "training.png").exists()
+
+
+def test_a_run_resumed_with_another_holdout_is_refused_and_an_older_record_holds_0_1(tmp_path):
+    record = {"net": "n", "dataset": "ucf101", "split": 1, "holdout": 0}
+    (tmp_path / RECORD).write_text(json.dumps(record))
+    assert claim_folder(tmp_path, True, False, record) == []
+    with pytest.raises(RunError, match=r"was trained with holdout = 0, this run asks for 0\.1: "
+                                       "--resume continues a run with its own settings"):
+        claim_folder(tmp_path, True, False, {**record, "holdout": 0.1})
+    # A record written before the hold-out was a setting: every run then held out a tenth.
+    (tmp_path / RECORD).write_text(json.dumps({k: v for k, v in record.items()
+                                               if k != "holdout"}))
+    assert claim_folder(tmp_path, True, False, {**record, "holdout": 0.1}) == []
+    with pytest.raises(RunError, match=r"was trained with holdout = 0\.1, this run asks for 0:"):
+        claim_folder(tmp_path, True, False, record)
