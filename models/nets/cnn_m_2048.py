@@ -80,6 +80,9 @@ BIAS_FILLER = dict(type="constant", value=0)
 LEARNED = [dict(lr_mult=1, decay_mult=1), dict(lr_mult=2, decay_mult=0)]
 FROZEN = [dict(lr_mult=0, decay_mult=0), dict(lr_mult=0, decay_mult=0)]
 
+# The Power layer that scales a train net's RGB input (rgb_scale); Caffe saves it, scale and
+# all, in every caffemodel of the net, which is how a loader tells the weights' input scale.
+RGB_SCALE_LAYER = "data_scaled"
 # The Python data layers that feed the train/val nets (models/input/data_layers.py).
 DATA_LAYER_MODULE = "models.input.data_layers"
 DATA_LAYERS = {"spatial": "SpatialDataLayer", "temporal": "TemporalDataLayer"}
@@ -156,7 +159,7 @@ class NetConfig:
     @property
     def scales_rgb(self) -> bool:
         """Whether the net multiplies its RGB input by its initialisation's rgb_scale (a
-        spatial net from scratch under "he"), in its train/val and deploy nets alike."""
+        spatial net from scratch under "he" or "lsuv"), in its train/val net only."""
         return (self.stream == "spatial" and self.setting == "scratch"
                 and bool(INITIALISATIONS[self.init].get("rgb_scale")))
 
@@ -228,7 +231,9 @@ def add_trunk(n: caffe.NetSpec, config: NetConfig, deploy: bool):
     """conv1 ... fc7 with their ReLUs, LRNs, poolings and dropouts; returns fc7's top.
 
     A deploy net has no learning parameters, fillers or dropouts (Caffe's dropout is the
-    identity at test time), so one deploy net serves every setting and dropout ratio.
+    identity at test time), and takes the paper's input (0-255 minus the mean) whatever the
+    train net's rgb_scale (a run's weights are converted as they load: models/nets/weights.py),
+    so one deploy net serves every setting and dropout ratio.
     """
     init = INITIALISATIONS[config.init]
 
@@ -239,8 +244,8 @@ def add_trunk(n: caffe.NetSpec, config: NetConfig, deploy: bool):
                     weight_filler=init["fc" if layer.startswith("fc") else "conv"],
                     bias_filler=init["bias"] if layer in init["biased"] else BIAS_FILLER)
     top = n.data
-    if config.scales_rgb:
-        top = n.data_scaled = L.Power(n.data, power_param=dict(scale=init["rgb_scale"]))
+    if config.scales_rgb and not deploy:
+        top = n[RGB_SCALE_LAYER] = L.Power(n.data, power_param=dict(scale=init["rgb_scale"]))
     for name, filters, kernel, stride, pad in CONV_LAYERS:
         n[name] = L.Convolution(top, num_output=scaled(filters, config.width), kernel_size=kernel,
                                 stride=stride, pad=pad, **learning(name))

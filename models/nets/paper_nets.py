@@ -60,12 +60,10 @@ def net_name(group: str, config: NetConfig) -> str:
 
 
 def deploy_name(group: str, config: NetConfig) -> str:
-    """A deploy net depends only on the input's channels, its scaling and the heads: e.g.
-    ucf101_temporal-L10, or ucf101_spatial-rgbscaled for a spatial net from scratch whose input
-    is scaled (cnn_m_2048.NetConfig.scales_rgb)."""
+    """A deploy net depends only on the input's channels and the heads (every deploy net takes
+    the paper's input: cnn_m_2048.add_trunk): e.g. ucf101_temporal-L10, ucf101_spatial."""
     stream = input_part(config) if config.stream == "spatial" else f"temporal-L{config.new_length}"
-    scaled = "-rgbscaled" if config.scales_rgb else ""
-    return f"{group}_{stream}{scaled}{borrowed_part(config)}"
+    return f"{group}_{stream}{borrowed_part(config)}"
 
 
 def single(head: Head, **fields) -> NetConfig:

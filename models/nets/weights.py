@@ -13,7 +13,9 @@ import numpy as np
 
 import caffe
 from caffe.proto import caffe_pb2
+from google.protobuf import text_format
 from google.protobuf.message import DecodeError
+from models.nets.cnn_m_2048 import RGB_SCALE_LAYER
 
 
 class WeightsError(Exception):
@@ -26,6 +28,7 @@ class LoadedWeights:
     sha1: str
     layers: tuple[str, ...]  # the net's layers that received weights
     fresh: tuple[str, ...]  # the net's layers with parameters that kept their initialisation
+    conv1_factor: float = 1.0  # conv1's weights times this: another input scale (input_scale)
 
 
 def blob_shape(blob: caffe_pb2.BlobProto) -> tuple[int, ...]:
@@ -41,8 +44,31 @@ def squeeze(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(d for d in shape if d != 1) or (1,)
 
 
+def input_scale(proto: caffe_pb2.NetParameter) -> float:
+    """The factor a net (or the net a .caffemodel was saved from: Caffe saves every layer, the
+    blob-less ones too) multiplies its RGB input by before conv1: its RGB_SCALE_LAYER's, else 1
+    (the paper's input, 0-255 minus the mean)."""
+    for layer in list(proto.layer) or list(proto.layers):
+        if layer.name == RGB_SCALE_LAYER:
+            return float(layer.power_param.scale)
+    return 1.0
+
+
+def prototxt_scale(path: str | Path) -> float:
+    """input_scale of the net a .prototxt describes."""
+    proto = caffe_pb2.NetParameter()
+    text_format.Parse(Path(path).read_text(), proto)
+    return input_scale(proto)
+
+
 def read_weights(path: str | Path) -> tuple[dict[str, list[tuple[int, ...]]], str]:
     """{layer name: its blobs' shapes} of a .caffemodel (V1 or V2 layers), and the file's sha1."""
+    shapes, sha1, _ = stored_weights(path)
+    return shapes, sha1
+
+
+def stored_weights(path: str | Path) -> tuple[dict[str, list[tuple[int, ...]]], str, float]:
+    """read_weights' shapes and sha1, and the input_scale of the net the file was saved from."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"weights file {path} not found; download it (see models/README.md) "
@@ -67,13 +93,16 @@ def read_weights(path: str | Path) -> tuple[dict[str, list[tuple[int, ...]]], st
     if not shapes:
         raise WeightsError(f"weights file {path} holds no layer with weights; is it a "
                            ".caffemodel (not a .prototxt or .solverstate)?")
-    return shapes, hashlib.sha1(data).hexdigest()
+    return shapes, hashlib.sha1(data).hexdigest(), input_scale(proto)
 
 
-def load_weights(net: caffe.Net, path: str | Path) -> LoadedWeights:
+def load_weights(net: caffe.Net, path: str | Path, scale: float = 1.0) -> LoadedWeights:
     """Copies every layer of `path` whose name is in `net`; layers absent from the file keep
-    their initialisation (e.g. a new dataset's fc8_<dataset>)."""
-    stored, sha1 = read_weights(path)
+    their initialisation (e.g. a new dataset's fc8_<dataset>). `scale` is the net's input_scale:
+    weights saved from a net of another scale have conv1's weights converted (times the file's
+    scale over the net's: exact, both being powers of 2), so the net computes what the saved
+    one did on the same 0-255 input (README, "File formats": "Weights")."""
+    stored, sha1, saved_scale = stored_weights(path)
     matched = [name for name in net.params if name in stored]
     if not matched:
         raise WeightsError(f"weights file {path}: none of its layers ({', '.join(sorted(stored))}) "
@@ -87,15 +116,19 @@ def load_weights(net: caffe.Net, path: str | Path) -> LoadedWeights:
                 "in the net; the file was trained for another input or class count "
                 "(a temporal net's conv1 has 2L channels, an RGB net's 3).")
     net.copy_from(str(path))
+    factor = saved_scale / scale
+    if factor != 1 and "conv1" in matched:
+        net.params["conv1"][0].data[...] *= factor
     fresh = tuple(name for name in net.params if name not in stored)
-    return LoadedWeights(str(path), sha1, tuple(matched), fresh)
+    return LoadedWeights(str(path), sha1, tuple(matched), fresh,
+                         factor if "conv1" in matched else 1.0)
 
 
 def trained_net(deploy: Path, weights: str | Path) -> caffe.Net:
     """The deploy net with every layer's weights from `weights` (a trained net's: none may keep
-    its initialisation), shapes checked first."""
+    its initialisation), shapes checked first, conv1 converted to the deploy net's input."""
     net = caffe.Net(str(deploy), caffe.TEST)
-    loaded = load_weights(net, weights)
+    loaded = load_weights(net, weights, prototxt_scale(deploy))
     if loaded.fresh:
         raise WeightsError(f"weights file {weights} has no weights for the layer(s) "
                            f"{', '.join(loaded.fresh)} of {deploy}; is it this net's?")

@@ -29,7 +29,7 @@ from models.train.run_record import (METRICS, RunError, claim_folder, cut_metric
                                      run_of_weights, snapshot_iteration, training, write_record)
 from models.input.sampling import HELD_OUT_FRACTION, per_gpu_batch
 from models.nets.solvers import sgd_solver
-from models.nets.weights import load_weights, require_weights
+from models.nets.weights import load_weights, prototxt_scale, require_weights
 from models.train.lsuv import unit_variance
 
 log = logging.getLogger("train")
@@ -366,9 +366,13 @@ def start_solver(config: RunConfig, solver_path: Path, resume: Path | None):
         solver.restore(str(resume))
         log.info("resumed from %s at iteration %d", resume, solver.iter)
     elif config.weights:
-        loaded = load_weights(solver.net, config.weights)
+        loaded = load_weights(solver.net, config.weights,
+                              prototxt_scale(config.folder / "trainval.prototxt"))
         log.info("loaded %s (sha1 %s) into %s; fresh: %s", loaded.path, loaded.sha1,
                  ", ".join(loaded.layers), ", ".join(loaded.fresh))
+        if loaded.conv1_factor != 1:
+            log.info("conv1's weights times %g: the file was trained on another input scale "
+                     "(models/nets/weights.py)", loaded.conv1_factor)
     elif INITIALISATIONS[config.init].get("data_dependent") and caffe.solver_rank() == 0:
         unit_variance(solver.net, first_batch(config), step_seed(config.seed, 0, 0))
     return solver

@@ -16,6 +16,7 @@ from data_prep.flow import flow_method
 from models.bundle.bundle import front_matter
 from models.evaluate.fusion import fused_scores, svm_decision
 from models.evaluate.score_file import named_path, read_scores
+from models.nets.weights import stored_weights
 
 ROOT = Path(__file__).resolve().parents[3]
 SPATIAL = "ucf101_spatial_scratch_drop0.5"
@@ -118,6 +119,16 @@ def test_each_stream_folder_is_a_model_zoo_entry_whose_sha1_is_its_caffemodels(t
         assert fields["sha1"] == hashlib.sha1(model.read_bytes()).hexdigest()
         assert fields["license"] == "CC-BY-4.0"
         assert manifest["streams"][kind]["sha1"] == fields["sha1"]
+        # The weights it came from: the run's snapshot, named by its own sha1.
+        trained_on = manifest["streams"][kind]["trained_on"]
+        assert trained_on["weights_sha1"] == hashlib.sha1(
+            Path(trained_on["weights"]).read_bytes()).hexdigest()
+        # In the paper's convention: the spatial run's snapshot scaled its input by 1/64,
+        # the bundle's caffemodel has it folded into conv1 (the scores match: test above).
+        saved_scale = stored_weights(trained_on["weights"])[2]
+        assert (kind, saved_scale, stored_weights(model)[2]) == (
+            kind, 1 / 64 if kind == "spatial" else 1.0, 1.0)
+        assert (fields["sha1"] != trained_on["weights_sha1"]) == (kind == "spatial")
     flow = manifest["streams"]["temporal"]["flow"]
     assert (flow["method"], flow["short_side"], flow["bound"]) == ("farneback", 64, None)
     config = manifest["streams"]["temporal"]["net_config"]

@@ -193,10 +193,14 @@ def test_caffe_time_runs_each_trainval_net_with_a_stand_in_data_layer(proto, cha
 def test_a_spatial_net_from_scratch_under_he_takes_its_rgb_input_at_1_64(
         stream, init, setting, scaled, write_proto):
     config = NetConfig(stream=stream, heads=(Head("ucf101", 5),), init=init, setting=setting,
-                       input_size=48, width=0.25, new_length=1 if stream == "spatial" else 2)
-    proto = cnn_m_2048(config, "deploy")
-    assert [layer.type for layer in proto.layer[:2]] == \
-        ["Input", "Power" if scaled else "Convolution"]
+                       input_size=48, width=0.25, new_length=1 if stream == "spatial" else 2,
+                       batch_size=10)
+    # The train/val net scales; the deploy net never does (it takes the paper's input, the
+    # weights folded as they load: test_weights.py).
+    assert [layer.type for layer in cnn_m_2048(config, "deploy").layer[:2]] == \
+        ["Input", "Convolution"]
+    proto = cnn_m_2048(config, "trainval", source="input")
+    assert ("Power" in [layer.type for layer in proto.layer]) == scaled
     net = caffe.Net(str(write_proto(proto)), caffe.TEST)
     rng = np.random.default_rng(0)
     net.blobs["data"].data[...] = rng.uniform(-120, 130, net.blobs["data"].data.shape)
@@ -230,9 +234,9 @@ def test_a_net_with_no_init_named_takes_its_setting_s_own(stream, setting, init,
                      init="gaussian").init == "gaussian"
 
 
-def test_the_paper_s_spatial_nets_from_scratch_have_a_deploy_net_of_their_own():
+def test_every_spatial_net_of_one_input_shares_one_deploy_net():
     names = {(n.config.setting, n.config.new_length): n.deploy_name for n in paper_nets()
              if n.group == "ucf101" and n.config.stream == "spatial"}
-    assert names == {("scratch", 1): "ucf101_spatial-rgbscaled",
+    assert names == {("scratch", 1): "ucf101_spatial",
                      ("finetune", 1): "ucf101_spatial", ("lastlayer", 1): "ucf101_spatial",
-                     ("scratch", 11): "ucf101_rgbstack-L11-rgbscaled"}
+                     ("scratch", 11): "ucf101_rgbstack-L11"}

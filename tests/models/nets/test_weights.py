@@ -7,7 +7,8 @@ import pytest
 import caffe
 from caffe.proto import caffe_pb2
 from models.nets.cnn_m_2048 import Head, NetConfig, cnn_m_2048
-from models.nets.weights import WeightsError, load_weights, require_weights
+from models.nets.weights import (WeightsError, load_weights, prototxt_scale, require_weights,
+                                 stored_weights)
 
 TRUNK = ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7"]
 
@@ -21,9 +22,11 @@ def small_net(write_proto, name, **fields):
 
 @pytest.fixture
 def imagenet_like(tmp_path, write_proto):
-    """A .caffemodel saved by Caffe from a spatial net with a 1000-way fc8_imagenet."""
+    """A .caffemodel saved by Caffe from a spatial net with a 1000-way fc8_imagenet, taking the
+    0-255 input as the Zoo's does."""
     caffe.set_random_seed(7)
-    net = small_net(write_proto, "source.prototxt", heads=(Head("imagenet", 1000),))
+    net = small_net(write_proto, "source.prototxt", heads=(Head("imagenet", 1000),),
+                    init="gaussian")
     path = tmp_path / "imagenet_like.caffemodel"
     net.save(str(path))
     return path, {name: [b.data.copy() for b in net.params[name]] for name in net.params}
@@ -98,3 +101,49 @@ def test_a_blob_holding_fewer_values_than_its_shape_is_refused_before_caffe_read
     assert str(refused.value) == (f"weights file {damaged}: layer conv2 holds 9595 values for a "
                                   "blob of shape (32, 12, 5, 5); the file is damaged: copy or "
                                   "download it again.")
+
+
+def test_a_scaled_net_s_weights_score_the_same_in_the_paper_s_deploy_net(tmp_path, write_proto):
+    # A spatial net from scratch trains on its RGB input times 1/64 (a Power layer Caffe saves
+    # in the caffemodel); the deploy net takes 0-255 minus the mean, conv1 folded as it loads.
+    caffe.set_random_seed(3)
+    trained = small_net(write_proto, "scaled.prototxt")
+    assert "Power" in [layer.type for layer in trained.layers]
+    snapshot = tmp_path / "scaled.caffemodel"
+    trained.save(str(snapshot))
+    assert stored_weights(snapshot)[2] == 1 / 64
+    config = NetConfig(stream="spatial", heads=(Head("ucf101", 101),), width=0.125,
+                       input_size=64)
+    deploy = write_proto(cnn_m_2048(config, "deploy"), "deploy.prototxt")
+    assert prototxt_scale(deploy) == 1.0
+    crops = np.random.default_rng(0).uniform(-120, 130, (2, 3, 64, 64))
+    trained.blobs["data"].data[...] = crops
+    trained.forward()
+    expected = trained.blobs["fc8_ucf101"].data.copy()
+    net = caffe.Net(deploy, caffe.TEST)
+    loaded = load_weights(net, snapshot, prototxt_scale(deploy))
+    assert loaded.conv1_factor == 1 / 64
+    np.testing.assert_array_equal(net.params["conv1"][0].data,
+                                  trained.params["conv1"][0].data / 64)  # exact: a power of 2
+    net.blobs["data"].data[...] = crops[:1].repeat(10, 0)
+    net.forward()
+    np.testing.assert_allclose(net.blobs["fc8_ucf101"].data[0], expected[0], rtol=1e-5,
+                               atol=1e-5)
+    # Caffe's own copy, which knows no scale, would have been 64 times off at conv1.
+    bare = caffe.Net(deploy, str(snapshot), caffe.TEST)
+    bare.blobs["data"].data[...] = net.blobs["data"].data
+    bare.forward()
+    assert not np.allclose(bare.blobs["fc8_ucf101"].data[0], expected[0], atol=1e-3)
+    # Saved from the deploy net, the weights are the paper's convention for anyone: Caffe's
+    # own copy then scores as the scaled net did; back into a scaled net they are scaled again.
+    folded = tmp_path / "folded.caffemodel"
+    net.save(str(folded))
+    assert stored_weights(folded)[2] == 1.0
+    plain = caffe.Net(deploy, str(folded), caffe.TEST)
+    plain.blobs["data"].data[...] = net.blobs["data"].data
+    plain.forward()
+    np.testing.assert_array_equal(plain.blobs["fc8_ucf101"].data, net.blobs["fc8_ucf101"].data)
+    again = small_net(write_proto, "again.prototxt")
+    assert load_weights(again, folded, 1 / 64).conv1_factor == 64
+    np.testing.assert_array_equal(again.params["conv1"][0].data,
+                                  trained.params["conv1"][0].data)
