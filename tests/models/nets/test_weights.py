@@ -1,5 +1,6 @@
 """Loading .caffemodel weights by layer name, and refusing wrong files with a clear message."""
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ import caffe
 from caffe.proto import caffe_pb2
 from models.nets.cnn_m_2048 import Head, NetConfig, cnn_m_2048
 from models.nets.weights import (WeightsError, load_weights, prototxt_scale, require_weights,
-                                 stored_weights)
+                                 stored_weights, trained_net)
 
 TRUNK = ["conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7"]
 
@@ -147,3 +148,59 @@ def test_a_scaled_net_s_weights_score_the_same_in_the_paper_s_deploy_net(tmp_pat
     assert load_weights(again, folded, 1 / 64).conv1_factor == 64
     np.testing.assert_array_equal(again.params["conv1"][0].data,
                                   trained.params["conv1"][0].data)
+
+
+def zoo_v1_caffemodel(path, net):
+    """A .caffemodel as the Model Zoo's 2014 VGG_CNN_M_2048 is written: V1 `layers` (type enums)
+    named conv1 ... fc7 and a 1000-way fc8, legacy 4-D blobs (a fully connected layer's weights
+    as 1 x 1 x out x in), filled from `net`'s trunk (its shapes: a narrow net, as a test
+    affords); returns {layer: its weights}."""
+    proto = caffe_pb2.NetParameter(name="VGG_CNN_M_2048")
+    values = {}
+    rng = np.random.default_rng(11)
+    for name in [*TRUNK, "fc8"]:
+        layer = proto.layers.add(name=name)
+        fc = name.startswith("fc")
+        layer.type = caffe_pb2.V1LayerParameter.INNER_PRODUCT if fc else \
+            caffe_pb2.V1LayerParameter.CONVOLUTION
+        shapes = [(1000, net.params["fc7"][0].data.shape[0]), (1000,)] if name == "fc8" else \
+            [b.data.shape for b in net.params[name]]
+        values[name] = [rng.normal(0, 0.01, shape).astype(np.float32) for shape in shapes]
+        for value in values[name]:
+            legacy = (1, 1, *value.shape) if value.ndim == 2 else \
+                (1, 1, 1, value.shape[0]) if value.ndim == 1 else value.shape
+            blob = layer.blobs.add(num=legacy[0], channels=legacy[1], height=legacy[2],
+                                   width=legacy[3])
+            blob.data.extend(value.ravel().tolist())
+    Path(path).write_bytes(proto.SerializeToString())
+    return values
+
+
+def test_the_zoo_s_v1_format_fine_tunes_a_last_layer_net(synthetic_store, tmp_path,
+                                                          write_proto, caplog):
+    from models.nets.paper_nets import paper_nets
+    from models.train.loop import RunConfig, train
+    from models.train.run_record import latest_snapshot
+    net = next(n for n in paper_nets() if n.name == "ucf101_spatial_lastlayer_drop0.5")
+    shaped = small_net(write_proto, "shapes.prototxt", setting="lastlayer", input_size=48)
+    path = tmp_path / "VGG_CNN_M_2048.caffemodel"
+    zoo = zoo_v1_caffemodel(path, shaped)
+    stored, _, scale = stored_weights(path)
+    assert scale == 1.0  # the Zoo's net takes 0-255 minus the mean, as the deploy nets
+    assert stored["fc6"] == [zoo["fc6"][0].shape, zoo["fc6"][1].shape]  # legacy 1 x 1 x out x in
+    assert stored["fc8"] == [(1000, zoo["fc7"][0].shape[0]), (1000,)]
+    config = RunConfig(net=net, split=1, stores={"ucf101": synthetic_store},
+                       splits={"ucf101": 1}, runs=tmp_path / "runs", method="farneback",
+                       weights=str(path), iters=2, width=0.125, input_size=48, batch_size=4,
+                       workers=0, snapshot_every=2, test_interval=2, test_iter=1)
+    with caplog.at_level("INFO", logger="train"):
+        assert train(config) == 2
+    said = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("loaded "))
+    assert said.endswith("into conv1, conv2, conv3, conv4, conv5, fc6, fc7; fresh: fc8_ucf101")
+    # Last layer only: conv1-fc7 are frozen, so the snapshot holds the Zoo file's values exactly.
+    deploy = cnn_m_2048(replace(net.config, width=0.125, input_size=48), "deploy")
+    snapshot = trained_net(write_proto(deploy, "deploy.prototxt"),
+                           latest_snapshot(config.folder).with_suffix(".caffemodel"))
+    for name in TRUNK:
+        for blob, value in zip(snapshot.params[name], zoo[name]):
+            np.testing.assert_array_equal(blob.data, value)
