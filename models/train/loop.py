@@ -98,6 +98,8 @@ class RunConfig:
                   (0 < self.width <= 1, f"width must be in (0, 1], not {self.width}."),
                   (self.base_lr is None or self.base_lr > 0,
                    f"base_lr must be greater than 0, not {self.base_lr}."),
+                  (self.split in self.splits.values(),
+                   f"splits {self.splits} gives no dataset split {self.split!r}."),
                   (0 <= self.holdout < 1, f"holdout must be in [0, 1), not {self.holdout}."),
                   (self.holdout > 0 or (self.test_iter, self.test_interval) == (None, None),
                    "holdout 0 holds no video out to validate on: give no test_iter or "
