@@ -116,12 +116,11 @@ def load_weights(net: caffe.Net, path: str | Path, scale: float = 1.0) -> Loaded
                 "in the net; the file was trained for another input or class count "
                 "(a temporal net's conv1 has 2L channels, an RGB net's 3).")
     net.copy_from(str(path))
-    factor = saved_scale / scale
-    if factor != 1 and "conv1" in matched:
+    factor = saved_scale / scale if "conv1" in matched else 1.0
+    if factor != 1:
         net.params["conv1"][0].data[...] *= factor
     fresh = tuple(name for name in net.params if name not in stored)
-    return LoadedWeights(str(path), sha1, tuple(matched), fresh,
-                         factor if "conv1" in matched else 1.0)
+    return LoadedWeights(str(path), sha1, tuple(matched), fresh, factor)
 
 
 def trained_net(deploy: Path, weights: str | Path) -> caffe.Net:
