@@ -29,7 +29,7 @@ TRAIN = $(VENV)/bin/python tools/train_net.py --dataset $(DATASET) --split $(SPL
 	$(if $(SETTING),--setting $(SETTING)) $(if $(GPUS),--gpus $(GPUS)) \
 	$(if $(WEIGHTS),--weights $(WEIGHTS)) $(if $(RESUME),--resume) $(if $(FRESH),--fresh) \
 	$(if $(ITERS),--iters $(ITERS)) $(if $(NET),--net $(NET)) \
-	$(if $(HOLDOUT),--holdout $(HOLDOUT)) $(ARGS)
+	$(if $(HOLDOUT),--holdout $(HOLDOUT)) $(if $(MEAN),--mean $(MEAN)) $(ARGS)
 EVAL = $(VENV)/bin/python tools/test_net.py --dataset $(DATASET) --split $(SPLIT) \
 	--subset $(SUBSET) $(if $(SETTING),--setting $(SETTING)) $(if $(NET),--net $(NET)) \
 	$(if $(GPU),--gpu $(GPU)) $(ARGS)
@@ -98,10 +98,11 @@ merge: setup
 	$(EXTRACT) --merge
 
 ##   make train-spatial | train-temporal | train-multitask  DATASET= SPLIT=1|2|3|all [SETTING=
-##        GPUS=0,1 WEIGHTS=x.caffemodel RESUME=1 | FRESH=1 ITERS= NET= HOLDOUT=0.1]   train with
-##        pycaffe -> runs/{dataset}/{net}_split{k}/ (a folder holding a run needs RESUME=1 or
-##        FRESH=1; SPLIT=all: every video, no test set, to pre-train on; HOLDOUT=0: no
-##        validation, every training video trains)
+##        GPUS=0,1 WEIGHTS=x.caffemodel MEAN=x.binaryproto RESUME=1 | FRESH=1 ITERS= NET=
+##        HOLDOUT=0.1]   train with pycaffe -> runs/{dataset}/{net}_split{k}/ (a folder holding
+##        a run needs RESUME=1 or FRESH=1; SPLIT=all: every video, no test set, to pre-train
+##        on; HOLDOUT=0: no validation, every training video trains; MEAN: the weights' mean
+##        image in place of the mean pixel)
 $(TRAINS): train-%: setup
 	$(TRAIN) --stream $*
 

@@ -95,6 +95,25 @@ def write_store(folder, dataset_name, videos, forward=(2.0, -1.0), backward=(-2.
     return folder
 
 
+def write_mean(path, image_chw, legacy: bool = True):
+    """A C x H x W mean image as a .binaryproto: legacy num/channels/height/width, as Caffe's
+    compute_image_mean and the Model Zoo's files have it, or a newer Caffe's shape."""
+    from caffe.proto import caffe_pb2
+    blob = caffe_pb2.BlobProto()
+    if legacy:
+        blob.num, (blob.channels, blob.height, blob.width) = 1, image_chw.shape
+    else:
+        blob.shape.dim.extend([1, *image_chw.shape])
+    blob.data.extend(np.asarray(image_chw, np.float32).ravel().tolist())
+    path.write_bytes(blob.SerializeToString())
+    return path
+
+
+@pytest.fixture(scope="session")
+def mean_writer():
+    return write_mean
+
+
 @pytest.fixture(scope="session")
 def store_writer():
     return write_store

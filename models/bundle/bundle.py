@@ -12,6 +12,8 @@ nowhere else.
                                 license, sha1): Caffe's scripts/download_model_binary.py takes
                                 one caffemodel a folder
         {stream}/deploy.prototxt
+        {stream}/mean.binaryproto   the mean image the net was trained with, if it was given one
+                                (else the input is minus the mean pixel)
         {stream}/{net}_iter_{N}.caffemodel   for the deploy net: the paper's input, 0-255 minus
                                 the mean (a scaled train net's 1/64 folded into conv1)
 
@@ -40,6 +42,7 @@ CLASSES = "classes.txt"
 SVM_FILE = "fusion_svm.json"
 README = "readme.md"
 DEPLOY = "deploy.prototxt"
+MEAN = "mean.binaryproto"
 
 
 class BundleError(Exception):
@@ -57,6 +60,8 @@ class Stream:
     frames: dict  # the frame store's settings (short side, JPEG quality)
     flow: dict | None  # the flow store's settings (temporal): method, parameters, bound, ...
     trained_on: dict  # where it came from: run folder, stores, splits, iteration
+    mean: Path | None = None  # the mean image it was trained with (in the bundle, or the run's)
+    mean_sha1: str | None = None
 
     @property
     def output(self) -> str:
@@ -111,7 +116,8 @@ def manifest(bundle: Bundle) -> dict:
     for kind, s in bundle.streams.items():
         streams[kind] = dict(net=s.net, net_config=asdict(s.net_config), output=s.output,
                              deploy=f"{kind}/{DEPLOY}", caffemodel=f"{kind}/{s.caffemodel.name}",
-                             sha1=s.sha1, frames=s.frames, flow=s.flow, trained_on=s.trained_on)
+                             sha1=s.sha1, frames=s.frames, flow=s.flow, trained_on=s.trained_on,
+                             mean=f"{kind}/{MEAN}" if s.mean else None, mean_sha1=s.mean_sha1)
     return dict(format=FORMAT, name=bundle.name, dataset=bundle.dataset, split=bundle.split,
                 classes=CLASSES, num_classes=len(bundle.classes), streams=streams,
                 fusion=dict(method=bundle.fusion, **({"svm": SVM_FILE} if bundle.svm else {}),
@@ -160,7 +166,8 @@ def write_bundle(bundle: Bundle, body: str, stream_bodies: dict[str, str]) -> Pa
         (partial / kind).mkdir()
         (partial / kind / DEPLOY).write_text(str(cnn_m_2048(stream.net_config, "deploy")))
         weights = place_caffemodel(stream, partial / kind)
-        placed[kind] = replace(stream, caffemodel=weights, sha1=sha1_of(weights),
+        mean = shutil.copyfile(stream.mean, partial / kind / MEAN) if stream.mean else None
+        placed[kind] = replace(stream, caffemodel=weights, sha1=sha1_of(weights), mean=mean,
                                trained_on={**stream.trained_on, "weights_sha1": stream.sha1})
     bundle = replace(bundle, streams=placed)
     for kind in bundle.streams:
@@ -206,8 +213,15 @@ def read_stream(folder: Path, kind: str, raw: dict) -> Stream:
     if actual != stated or actual != raw["sha1"]:
         raise BundleError(f"{caffemodel} has sha1 {actual}, but {readme} gives {stated}: the "
                           "file is damaged or not this bundle's; download it again.")
+    mean = None
+    if raw.get("mean"):
+        mean = required(folder, raw["mean"])
+        if sha1_of(mean) != raw["mean_sha1"]:
+            raise BundleError(f"{mean} has sha1 {sha1_of(mean)}, but {folder / MANIFEST} gives "
+                              f"{raw['mean_sha1']}: the file is damaged or not this bundle's; "
+                              "download it again.")
     return Stream(raw["net"], net_config_from(raw["net_config"]), caffemodel, actual,
-                  raw["frames"], raw["flow"], raw["trained_on"])
+                  raw["frames"], raw["flow"], raw["trained_on"], mean, raw.get("mean_sha1"))
 
 
 def read_bundle(folder: Path) -> Bundle:

@@ -28,6 +28,7 @@ from data_prep.store import FlowReader, FrameReader, Store
 from data_prep.video import TooShort, VideoError, read_frames
 from models.bundle.bundle import DEPLOY, Bundle, Stream
 from models.evaluate.fusion import svm_decision
+from models.input.mean_image import read_mean
 from models.evaluate.protocol import own_classes, sampled_frames, video_inputs, video_score
 from models.nets.cnn_m_2048 import cnn_m_2048
 from models.nets.weights import trained_net
@@ -129,6 +130,9 @@ class Classifier:
             caffe.set_mode_cpu()
         self.nets = {kind: trained_net(self.deploy(kind, s), s.caffemodel)
                      for kind, s in bundle.streams.items()}
+        # checked against its sha1 where the bundle (or run) was read
+        self.means = {kind: read_mean(s.mean, s.net_config.input_size) if s.mean else None
+                      for kind, s in bundle.streams.items()}
 
     def deploy(self, kind: str, stream: Stream) -> Path:
         """The bundle's own deploy.prototxt; for runs given directly, the builder's."""
@@ -170,7 +174,7 @@ class Classifier:
         c = stream.net_config
         frame_reader, flow_reader = self.stored(kind, path, frames)
         reader = flow_reader if c.stream == "temporal" else frame_reader
-        inputs = video_inputs(reader, path.name, frames - 1, c, c.input_size)
+        inputs = video_inputs(reader, path.name, frames - 1, c, c.input_size, self.means[kind])
         with tqdm(total=len(inputs), unit="crop", desc=f"{path.name} {kind}", leave=False,
                   disable=not self.progress) as bar:
             scores = video_score(self.nets[kind], inputs, stream.output, self.batch, bar.update)

@@ -21,7 +21,8 @@ from models.evaluate.metrics import accuracy
 from models.evaluate.score_file import named_path, read_identity, read_scores
 from models.nets.cnn_m_2048 import cnn_m_2048
 from models.nets.weights import trained_net
-from models.train.run_record import SNAPSHOT_NAME, read_record, run_weights, snapshot_iteration
+from models.train.run_record import SNAPSHOT_NAME, read_record, run_weights, snapshot_iteration, \
+    trained_mean
 
 BUNDLES = Path("runs/bundles")
 
@@ -63,8 +64,9 @@ def stream_of(kind: str, run: Path, weights: Path | None) -> Stream:
                       # weights named otherwise than Caffe's snapshots: iteration unknown
                       iteration=snapshot_iteration(weights)
                       if SNAPSHOT_NAME.search(weights.name) else None)
+    trained_mean(record)  # the mean image it was trained with, if any, is there and unchanged
     return Stream(record.net, record.net_config, Path(weights), sha1_of(weights),
-                  stored_settings(record.store), flow, trained_on)
+                  stored_settings(record.store), flow, trained_on, record.mean, record.mean_sha1)
 
 
 def check_loads(stream: Stream) -> None:

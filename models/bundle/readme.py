@@ -3,7 +3,7 @@ with which net and settings, how accurate it measured, and how to use it with no
 folder."""
 from __future__ import annotations
 
-from models.bundle.bundle import DEPLOY, SVM_FILE, Bundle, Stream
+from models.bundle.bundle import DEPLOY, MEAN, SVM_FILE, Bundle, Stream
 from models.input.volumes import IMAGENET_MEAN_BGR
 
 STACKINGS = {"flow": "optical flow stacking", "trajectory": "trajectory stacking",
@@ -58,6 +58,10 @@ def input_lines(bundle: Bundle) -> list[str]:
             what = (f"[N, {2 * c.new_length}, {size}, {size}]: d^x, d^y in pixels of each of the "
                     f"{c.new_length} fields in turn" + (", each minus its field's mean vector"
                                                         if c.mean_subtraction else ""))
+        elif s.mean:
+            what = (f"[N, {3 * c.new_length}, {size}, {size}]: BGR 0-255 minus the centre "
+                    f"{size}x{size} of the mean image `{kind}/{MEAN}` (before a crop is "
+                    "flipped)")
         else:
             what = (f"[N, {3 * c.new_length}, {size}, {size}]: BGR 0-255 minus the mean pixel "
                     f"{[round(float(x), 3) for x in IMAGENET_MEAN_BGR]}")

@@ -27,15 +27,17 @@ def ten_crops(height: int, width: int, size: int) -> list[tuple[int, int, bool]]
     return [(y, x, flip) for flip in (False, True) for y, x in corners]
 
 
-def video_inputs(reader, video: str, flow_count: int, config, size: int) -> np.ndarray:
-    """All 250 inputs of one video: [frames x 10, C, size, size] float32."""
+def video_inputs(reader, video: str, flow_count: int, config, size: int,
+                 mean: np.ndarray | None = None) -> np.ndarray:
+    """All 250 inputs of one video: [frames x 10, C, size, size] float32; `mean`: the spatial
+    net's mean image, if its run was given one (else the mean pixel)."""
     frames = sampled_frames(flow_count, config.stacking, config.new_length, config.stream)
     inputs = []
     for t in frames:
         if config.stream == "spatial":
             images = [reader.frame(video, t + k) for k in range(config.new_length)]
             crops = ten_crops(*images[0].shape[:2], size)
-            inputs += [rgb_input(images, y, x, size, flip, None) for y, x, flip in crops]
+            inputs += [rgb_input(images, y, x, size, flip, None, mean) for y, x, flip in crops]
             continue
         fields, shape = stored_fields(reader, video, t, config.stacking, config.new_length)
         inputs += [volume_of(fields, config.stacking, y, x, size, config.mean_subtraction, flip)

@@ -26,7 +26,7 @@ from models.nets.cli import add_net_arguments
 from models.nets.cnn_m_2048 import cnn_m_2048
 from models.nets.weights import WeightsError, read_weights, trained_net
 from models.train.cli import run_folder
-from models.train.run_record import RunError, read_record, run_weights
+from models.train.run_record import RunError, read_record, run_weights, trained_mean
 
 
 class TestError(Exception):
@@ -60,6 +60,7 @@ def prepare(args):
                         "has no test set. It is for pre-training: give its snapshot to another "
                         "run as --weights (Table 2).")
     require_dataset(record.store, record.dataset)
+    trained_mean(record)  # the mean image it was trained with, if any, is there and unchanged
     weights = run_weights(run, args.weights, "--weights")
     identity = ScoreIdentity(record.net, record.dataset, record.split, args.subset,
                              record.stream, read_weights(weights)[1])
@@ -94,11 +95,12 @@ def score_videos(net, record, partial: PartialScores, videos, batch: int, quiet:
     reader = FlowReader(record.store, record.method) if config.stream == "temporal" else \
         FrameReader(record.store)
     output = output_blob(config, dataset)
+    mean = trained_mean(record)
     corrupt = []
     todo = [v for v in videos if v[0] not in partial.done]
     for video, _, count in tqdm(todo, unit="video", desc=partial.identity.name, disable=quiet):
         try:
-            inputs = video_inputs(reader, video, count, config, config.input_size)
+            inputs = video_inputs(reader, video, count, config, config.input_size, mean)
         except CorruptRecord as error:
             print(f"test_net: {error}", file=sys.stderr)
             corrupt.append(video)

@@ -11,6 +11,7 @@ import numpy as np
 
 from data_prep.store import (CorruptRecord, FlowReader, FrameReader, IndexedVideos, StoreError,
                              read_index)
+from models.input.mean_image import MeanError, read_mean
 from models.input.sampling import (HELD_OUT_FRACTION, Sample, TrainVideo, batch_seed, by_class,
                              held_out_ids, sample_batch, usable)
 from models.input.volumes import colour_jitter, random_crop, rgb_input, stored_fields, volume_of
@@ -50,6 +51,7 @@ class InputParams:
     workers: int = 2
     queue_size: int = 2
     held_out: float = HELD_OUT_FRACTION
+    mean_file: str | None = None  # a mean image in place of the mean pixel (spatial nets)
     start_batch: int = 0  # a resumed run's first batch, so it continues the same sequence
     # The held-out batches of one validation: every validation draws the same ones, so that
     # validations compare, and a resumed run's equal the uninterrupted run's (0: no cycle).
@@ -182,6 +184,10 @@ class BatchMaker:
             raise InputError(f"no {'training' if phase_train else 'held-out'} video of "
                              f"{params.datasets} is in the stores {params.stores}.")
         self.groups = by_class(videos, params.datasets)
+        try:
+            self.mean = read_mean(params.mean_file, params.crop_size) if params.mean_file else None
+        except MeanError as error:
+            raise InputError(str(error)) from None
         self.videos = len(videos)
         self.skipped = 0  # samples skipped for a corrupt record
         self._readers = None
@@ -238,7 +244,7 @@ class BatchMaker:
             frames = [reader.frame(video, t + k) for k in range(p.new_length)]
             y0, x0 = random_crop(*frames[0].shape[:2], size, rng)
             jitter = colour_jitter(rng) if p.colour_jitter else None
-            out[...] = rgb_input(frames, y0, x0, size, flip, jitter)
+            out[...] = rgb_input(frames, y0, x0, size, flip, jitter, self.mean)
             return
         fields_, shape = stored_fields(reader, video, t, p.stacking, p.new_length)
         y0, x0 = random_crop(*shape, size, rng)

@@ -150,15 +150,17 @@ def colour_jitter(rng: np.random.Generator) -> np.ndarray:
 
 
 def rgb_input(frames: list[np.ndarray], y0: int, x0: int, size: int, flip: bool,
-              jitter: np.ndarray | None) -> np.ndarray:
+              jitter: np.ndarray | None, mean: np.ndarray | None = None) -> np.ndarray:
     """3L x S x S float32 (BGR per frame, mean subtracted): the spatial net's input, one frame
-    or the RGB stack of L frames, all cropped, flipped and jittered alike."""
+    or the RGB stack of L frames, all cropped, flipped and jittered alike. `mean`: an S x S x 3
+    mean image (models/input/mean_image.py) in place of the mean pixel."""
+    mean = IMAGENET_MEAN_BGR if mean is None else mean
     channels = []
     for frame in frames:
         crop = frame[y0:y0 + size, x0:x0 + size].astype(np.float32)
         if jitter is not None:
             crop = crop + jitter
-        crop = crop - IMAGENET_MEAN_BGR
+        crop = crop - mean  # before the flip: the mean at the crop's own pixels
         if flip:
             crop = crop[:, ::-1]
         channels.append(crop.transpose(2, 0, 1))

@@ -61,6 +61,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
                         help="share of the split's training videos held out to validate on "
                         "(default 0.1, a class-balanced tenth); 0 trains on every one, as the "
                         "paper does, with no validation")
+    parser.add_argument("--mean", type=Path, metavar="FILE.binaryproto",
+                        help="a mean image subtracted from the spatial net's crops in place of "
+                        "the mean pixel: the Model Zoo's VGG_mean.binaryproto with its weights")
     parser.add_argument("--borrowed-classes", type=Path, metavar="FILE",
                         help="Table 2's net with UCF-101 classes added to HMDB-51: the UCF-101 "
                         "class names, one a line (the paper does not list its 78)")
@@ -135,7 +138,8 @@ def run_config(args, net: PaperNet) -> RunConfig:
                      test_interval=args.test_interval, test_iter=args.test_iter,
                      display=args.display, resume=args.resume, fresh=args.fresh,
                      base_lr=args.base_lr, holdout=args.holdout,
-                     borrowed_class_names=borrowed)
+                     borrowed_class_names=borrowed,
+                     mean=str(args.mean) if args.mean else None)
 
 
 def run_folder(args) -> Path:

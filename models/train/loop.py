@@ -22,6 +22,7 @@ import caffe
 from caffe.proto import caffe_pb2
 from google.protobuf import text_format
 from models.input.batches import BatchMaker, InputError, check_store_serves, parse_params
+from models.input.mean_image import MeanError, mean_sha1, read_mean
 from models.nets.cnn_m_2048 import INITIALISATIONS, cnn_m_2048
 from models.nets.paper_nets import PaperNet
 from models.train.run_record import (METRICS, RunError, claim_folder, cut_metrics,
@@ -80,6 +81,9 @@ class RunConfig:
     # The share of the split's training videos held out to validate on (0: the paper's whole
     # training set, no validation); recorded, and a resumed run keeps it.
     holdout: float = HELD_OUT_FRACTION
+    # A mean image (.binaryproto) subtracted from the spatial net's crops in place of the mean
+    # pixel, as the Model Zoo's VGG_CNN_M_2048 was trained (models/README.md); its sha1 recorded.
+    mean: str | None = None
 
     def __post_init__(self):
         # Named in the run's record either way, so that a resumed run is compared by name.
@@ -131,6 +135,15 @@ def check_inputs(config: RunConfig) -> None:
         raise TrainingError("this Caffe was built CPU-only; build the CUDA one with "
                             "`make caffe CUDA=1`, or train on the CPU (no --gpus).")
     require_weights(config.net.config.setting, config.weights)
+    if config.mean:
+        if config.net.config.stream != "spatial":
+            raise TrainingError(f"--mean is a mean image for RGB input; {config.net.name} takes "
+                                "optical flow, whose mean is subtracted per field (Sect. 3.1): "
+                                "train it without --mean.")
+        try:
+            read_mean(config.mean, config.input_size or config.net.config.input_size)
+        except MeanError as error:
+            raise TrainingError(str(error)) from None
     if config.weights and not Path(config.weights).is_file():
         raise TrainingError(f"weights file {config.weights} not found; see models/README.md.")
     for dataset in [*(h.name for h in config.net.config.heads), *config.borrowed_class_names]:
@@ -199,6 +212,8 @@ def write_run(config: RunConfig, start_iter: int = 0) -> tuple[Path, object]:
                   splits=config.splits, method=config.method, seed=config.seed,
                   workers=config.workers, start_batch=start_iter, held_out=config.holdout,
                   held_out_batches=solver.test_iter[0] if config.holdout else 0)
+    if config.mean:
+        params["mean_file"] = str(Path(config.mean).resolve())
     if config.borrowed_class_names:
         params["borrowed_class_names"] = config.borrowed_class_names
     proto.layer[0].python_param.param_str = json.dumps(params, sort_keys=True)
@@ -464,7 +479,10 @@ def record_of(config: RunConfig) -> dict:
     record = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()
               if k != "net"}
     record.update(net=config.net.name, dataset=config.dataset,
-                  net_config=json.loads(config.net.config.describe()), used_in=config.net.used_in)
+                  net_config=json.loads(config.net.config.describe()), used_in=config.net.used_in,
+                  # resolved: the test tool and export read the file from where the run was
+                  mean=str(Path(config.mean).resolve()) if config.mean else None,
+                  mean_sha1=mean_sha1(config.mean) if config.mean else None)
     return record
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from data_prep.lock import held
+from models.input.mean_image import MeanError, read_known_mean
 from models.nets.cnn_m_2048 import NetConfig, net_config_from
 
 RECORD = "config.json"
@@ -28,9 +29,9 @@ COMPLETE = ".complete"  # beside {net}_iter_N.solverstate once Caffe has written
 # What makes a run this run: a resumed run must be given the same, or its snapshots would be
 # restored into another net or fed other data.
 IDENTITY = ("net", "dataset", "split", "stores", "splits", "method", "width", "init",
-            "input_size", "batch_size", "seed", "borrowed_class_names", "holdout")
+            "input_size", "batch_size", "seed", "borrowed_class_names", "holdout", "mean_sha1")
 # A setting a record written before it existed holds as this (what every run then used).
-BEFORE_RECORDED = {"holdout": 0.1}
+BEFORE_RECORDED = {"holdout": 0.1, "mean_sha1": None}
 # What a resumed run may change, with a word: the schedule from the snapshot on.
 SCHEDULE = ("iters", "base_lr")
 
@@ -123,6 +124,8 @@ class RunRecord:
     stores: dict
     splits: dict
     method: str
+    mean: Path | None = None  # the mean image the spatial net was trained with (else the pixel)
+    mean_sha1: str | None = None
 
     @property
     def stream(self) -> str:
@@ -150,8 +153,21 @@ def read_record(folder: Path) -> RunRecord:
     config = replace(config, width=raw["width"], input_size=raw["input_size"] or config.input_size,
                      init=raw.get("init", config.init))
     split = raw["split"] if raw["split"] == "all" else int(raw["split"])
+    mean = Path(raw["mean"]) if raw.get("mean") else None
     return RunRecord(Path(folder), raw["net"], raw["dataset"], split, config,
-                     raw["stores"], raw["splits"], raw["method"])
+                     raw["stores"], raw["splits"], raw["method"], mean, raw.get("mean_sha1"))
+
+
+def trained_mean(record: RunRecord):
+    """The mean image the run's spatial net was trained with, cut to its crops (H x W x 3); None
+    when it was trained with the mean pixel."""
+    if record.mean is None:
+        return None
+    try:
+        return read_known_mean(record.mean, record.mean_sha1, record.net_config.input_size,
+                               f"the run {record.folder}")
+    except MeanError as error:
+        raise RunError(str(error)) from None
 
 
 def run_of_weights(weights) -> dict | None:

@@ -45,15 +45,19 @@ def refused(result, tool_name):
 
 
 @pytest.fixture(scope="module")
-def trained(synthetic_store, tmp_path_factory):
+def trained(synthetic_store, tmp_path_factory, mean_writer):
     """Both streams trained on the synthetic store, scored on their test and training videos,
     exported averaged and with the SVM."""
     work = tmp_path_factory.mktemp("bundle")
     runs, scores = work / "runs", work / "scores"
+    # The spatial net learns with a mean image in place of the mean pixel, as the Zoo's does.
+    mean = work / "VGG_mean.binaryproto"
+    mean_writer(mean, np.random.default_rng(5).uniform(60, 160, (3, 56, 56)))
     folders = {}
     for kind, net in (("spatial", SPATIAL), ("temporal", TEMPORAL)):
         ok(tool("train_net", "--net", net, "--store", f"ucf101={synthetic_store}", "--method",
-                "farneback", "--runs", runs, *TINY))
+                "farneback", "--runs", runs, *TINY, *(["--mean", mean] if kind == "spatial"
+                                                       else [])))
         folders[kind] = runs / "ucf101" / f"{net}_split1"
         for subset in ("test", "train"):
             ok(tool("test_net", "--run", folders[kind], "--subset", subset, "--out", scores,
@@ -65,7 +69,8 @@ def trained(synthetic_store, tmp_path_factory):
                 folders["temporal"], "--fusion", fusion, "--scores", scores, "--out",
                 bundles[fusion], "--license", "CC-BY-4.0"))
     clips = synthetic_store.parents[1] / "ucf101" / "UCF-101"
-    return dict(work=work, runs=folders, scores=scores, bundles=bundles, clips=clips)
+    return dict(work=work, runs=folders, scores=scores, bundles=bundles, clips=clips, mean=mean,
+                store=synthetic_store)
 
 
 def score_rows(trained, subset="test"):
@@ -143,6 +148,75 @@ def test_each_stream_folder_is_a_model_zoo_entry_whose_sha1_is_its_caffemodels(t
     assert measured["temporal"]["accuracy"] == pytest.approx(
         float((files["temporal"].scores.argmax(1) == files["temporal"].labels).mean()))
     assert measured["fused"]["method"] == "svm" and measured["fused"]["videos"] == 20
+
+
+def test_the_mean_image_a_spatial_net_learnt_with_is_the_one_it_is_tested_and_shipped_with(
+        trained, tmp_path, mean_writer):
+    from caffe.proto import caffe_pb2
+    from google.protobuf import text_format
+    from data_prep.store import FrameReader, read_index
+    from models.evaluate.protocol import video_inputs, video_score
+    from models.input.mean_image import read_mean
+    from models.nets.cnn_m_2048 import cnn_m_2048
+    from models.nets.weights import trained_net
+    from models.train.run_record import latest_snapshot, read_record
+    run, mean = trained["runs"]["spatial"], trained["mean"]
+    sha1 = hashlib.sha1(mean.read_bytes()).hexdigest()
+    record = read_record(run)
+    assert (record.mean, record.mean_sha1) == (mean, sha1)
+    trainval = text_format.Parse((run / "trainval.prototxt").read_text(),
+                                 caffe_pb2.NetParameter())
+    assert json.loads(trainval.layer[0].python_param.param_str)["mean_file"] == str(mean)
+    # test_net's scores are the deploy net's on crops minus the mean image, not the pixel
+    deploy = tmp_path / "deploy.prototxt"
+    deploy.write_text(str(cnn_m_2048(record.net_config, "deploy")))
+    net = trained_net(deploy, latest_snapshot(run).with_suffix(".caffemodel"))
+    index, reader = read_index(trained["store"]), FrameReader(trained["store"])
+    scored = score_rows(trained)["spatial"]
+    video = scored.video_ids[0]
+    count = int(index.counts[index.ids.index(video)])
+    by_image, by_pixel = (video_score(net, video_inputs(reader, video, count, record.net_config,
+                                                        48, m), "prob", 50)
+                          for m in (read_mean(mean, 48), None))
+    np.testing.assert_allclose(scored.scores[0], by_image, atol=1e-6)
+    assert np.abs(by_pixel - by_image).max() > 1e-4
+    # the bundle ships the file, named with its sha1 (classify's scores: the test above)
+    bundle = trained["bundles"]["average"]
+    stream = json.loads((bundle / "bundle.json").read_text())["streams"]["spatial"]
+    assert (stream["mean"], stream["mean_sha1"]) == ("spatial/mean.binaryproto", sha1)
+    assert (bundle / "spatial" / "mean.binaryproto").read_bytes() == mean.read_bytes()
+    assert "minus the centre 48x48 of the mean image `spatial/mean.binaryproto`" in \
+        (bundle / "readme.md").read_text()
+    copy = tmp_path / "other_mean"
+    shutil.copytree(bundle, copy)
+    mean_writer(copy / "spatial" / "mean.binaryproto", np.full((3, 56, 56), 100.0))
+    assert "mean.binaryproto has sha1" in refused(
+        tool("classify_video", trained["clips"] / VIDEOS[0], "--model", copy), "classify_video")
+
+
+def test_a_mean_image_is_refused_for_flow_for_another_run_and_once_changed(trained, tmp_path,
+                                                                            mean_writer):
+    mean, run = trained["mean"], trained["runs"]["spatial"]
+    runs = run.parents[1]
+    assert "--mean is a mean image for RGB input" in refused(tool(
+        "train_net", "--net", TEMPORAL, "--store", f"ucf101={trained['store']}", "--method",
+        "farneback", "--runs", tmp_path, *TINY, "--mean", mean), "train_net")
+    other = tmp_path / "other.binaryproto"
+    mean_writer(other, np.full((3, 56, 56), 100.0))
+    message = refused(tool("train_net", "--net", SPATIAL, "--store",
+                           f"ucf101={trained['store']}", "--method", "farneback", "--runs", runs,
+                           *TINY, "--mean", other, "--resume"), "train_net")
+    assert message.startswith(f"train_net: {run} was trained with mean_sha1 = ")
+    original = mean.read_bytes()
+    try:
+        mean.write_bytes(other.read_bytes())
+        message = refused(tool("test_net", "--run", run, "--out", tmp_path / "scores",
+                               "--quiet"), "test_net")
+        assert message == (f"test_net: {mean} is not the mean image the run {run} was trained "
+                           f"with (sha1 {hashlib.sha1(other.read_bytes()).hexdigest()[:10]}, the "
+                           f"net's {hashlib.sha1(original).hexdigest()[:10]}): put that file back.")
+    finally:
+        mean.write_bytes(original)
 
 
 def test_a_bundle_loads_in_plain_pycaffe_from_its_own_folder_as_its_readme_says(trained,
