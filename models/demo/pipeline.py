@@ -39,8 +39,8 @@ class DemoConfig:
     whole demo runs in minutes on two cores (README: the demo)."""
 
     width: float = 0.5  # every layer's channels x 0.5 (conv1 48 filters, fc6 2048, fc7 1024)
-    # He fillers on conv1-fc7, under which the README's demo figures were measured (the paper
-    # nets' lsuv trains at this size too: docs/recipe.md).
+    # He fillers, under which the README's figures were measured; under the nets' own lsuv
+    # every net learns too, but L = 10 beats L = 1 only within noise (docs/recipe.md).
     init: str | None = "he"  # None: each net its own (cnn_m_2048.default_init)
     short_side: int = 64  # frames and flow stored at 64 px (synthetic clips are 160x120)
     input_size: int = 48  # crops of 48 px: the smallest the net's five strided stages take
