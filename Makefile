@@ -39,7 +39,7 @@ TRAINS = train-spatial train-temporal train-multitask
 EVALS = eval-spatial eval-temporal eval-multitask
 BENCHES = bench-flow bench-train bench-test bench-classify
 
-.PHONY: help demo bench setup system venv caffe test prototxt synthetic frames flow merge \
+.PHONY: help demo bench setup system venv caffe test test-fast prototxt synthetic frames flow merge \
 	$(BENCHES) eval $(EVALS) fuse export classify report $(TRAINS) gpu-kit gpu-check gpu-rehearsal
 
 ##   make help      this list
@@ -68,9 +68,13 @@ endif
 caffe:
 	PYTHON=$(VENV)/bin/python CUDA=$(CUDA) bash tools/build_caffe.sh
 
-##   make test      setup, then the test suite
+##   make test      setup, then the test suite (what CI runs)
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+##   make test-fast  the suite less the end-to-end tests marked slow (about a minute)
+test-fast: setup
+	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 ##   make demo      setup, then the paper in miniature on the embedded synthetic data (about 6
 ##                  min on 2 cores) -> runs/demo/report.md, results.json [DEMO=full: paper-sized]

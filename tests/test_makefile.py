@@ -2,6 +2,7 @@
 user runs; the train-%, eval-% and bench-% pattern rules reach the tools with the right flags."""
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,3 +45,20 @@ def test_export_and_classify_pass_both_runs_and_the_model():
     classify = commands("classify", "VIDEO=clip.mp4", "MODEL=runs/bundles/m", "FIGURE=f.png")
     assert classify.endswith("tools/classify_video.py clip.mp4 --model runs/bundles/m "
                              "--figure f.png")
+
+
+def test_the_fast_lane_leaves_out_only_the_end_to_end_tests_and_make_test_runs_them_all():
+    assert make("-n", "test-fast").split("pytest", 1)[1].split() == ["-m", '"not', 'slow"']
+    assert make("-n", "test").split("pytest", 1)[1].split() == []
+
+    def collected(*args):
+        result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
+                                 "-p", "no:cacheprovider", *args, "tests"], cwd=ROOT,
+                                capture_output=True, text=True)
+        return {line.split("::")[0] for line in result.stdout.splitlines() if "::" in line}
+    fast = collected("-m", "not slow")
+    for whole_run in ("tests/tools/test_demo.py", "tests/tools/test_reviewer_sequence.py",
+                      "tests/models/bundle/test_bundle.py", "tests/models/train/test_recipe.py"):
+        assert whole_run not in fast
+    assert {"tests/test_makefile.py", "tests/models/input/test_mean_image.py",
+            "tests/models/train/test_loop.py"} <= fast

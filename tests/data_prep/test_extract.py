@@ -100,6 +100,7 @@ def videos_so_far(path):
         return 0
 
 
+@pytest.mark.slow
 def test_killed_then_resumed_gives_the_store_of_an_uninterrupted_run(tiny_ucf101, tmp_path):
     # Frames upscaled to 256 x 341 make brox take a fraction of a second a video, so that
     # the kill lands mid-run.
@@ -219,6 +220,7 @@ def noise_dataset(root, clips_per_class=3, frames=50):
     return root
 
 
+@pytest.mark.slow
 def test_a_disk_that_fills_keeps_and_indexes_the_videos_stored_and_the_next_run_goes_on(
         small_disk, tmp_path):
     root = noise_dataset(tmp_path / "ucf")

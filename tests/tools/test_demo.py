@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # end to end: `make test-fast` leaves it out
+
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYS = ["spatial", "temporal", "fusion.average", "fusion.svm", "multitask.temporal",

@@ -15,6 +15,8 @@ import pytest
 from data_prep.lock import held
 from data_prep.synthetic import SyntheticConfig, make_synthetic
 
+pytestmark = pytest.mark.slow  # end to end: `make test-fast` leaves it out
+
 ROOT = Path(__file__).resolve().parents[2]
 NET = "ucf101_temporal_flow-L10-meansub_scratch_drop0.9"
 TINY = ["--iters", "6", "--width", "0.125", "--input-size", "48", "--batch-size", "4",

@@ -45,6 +45,7 @@ def store(store_writer, tmp_path):
     return store_writer(tmp_path / "stores" / "ucf101", "ucf101", videos(), size=(56, 64))
 
 
+@pytest.mark.slow
 def test_a_folder_holding_a_run_is_refused_unless_resumed_or_started_over(store, tmp_path):
     runs = tmp_path / "runs"
     assert train_net(store, runs, "--net", L10).returncode == 0
@@ -111,6 +112,7 @@ def test_a_corrupt_record_skips_its_sample_and_is_counted_in_the_log(store_write
         skipped[0]
 
 
+@pytest.mark.slow
 def test_weights_of_another_shape_are_refused_before_caffe_sees_them(store, tmp_path):
     runs = tmp_path / "runs"
     l5 = "ucf101_temporal_flow-L5-meansub_scratch_drop0.9"
@@ -126,6 +128,7 @@ def test_weights_of_another_shape_are_refused_before_caffe_sees_them(store, tmp_
         (tmp_path / "scores" / "ucf101").iterdir())
 
 
+@pytest.mark.slow
 def test_scores_of_other_weights_are_never_overwritten(store, tmp_path):
     runs, scores = tmp_path / "runs", tmp_path / "scores"
     assert train_net(store, runs, "--net", L10).returncode == 0
@@ -140,6 +143,7 @@ def test_scores_of_other_weights_are_never_overwritten(store, tmp_path):
     assert path.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_a_disk_that_fills_during_training_stops_it_in_a_sentence_and_resume_goes_on(
         store, small_disk):
     runs = small_disk(72) / "runs"  # a run asks for 64 MB free; each snapshot takes about 9
@@ -167,6 +171,7 @@ def test_a_disk_that_fills_during_training_stops_it_in_a_sentence_and_resume_goe
     assert (folder / "snapshots" / f"{L10}_iter_24.complete").exists()
 
 
+@pytest.mark.slow
 def test_resuming_under_another_schedule_says_so_and_fewer_iterations_are_refused(store,
                                                                                   tmp_path):
     runs = tmp_path / "runs"
@@ -187,6 +192,7 @@ def test_resuming_under_another_schedule_says_so_and_fewer_iterations_are_refuse
     assert (folder / "snapshots" / f"{L10}_iter_4.complete").exists()
 
 
+@pytest.mark.slow
 def test_a_net_trained_on_every_video_has_no_test_set_and_pre_trains_another(store, store_writer,
                                                                             tmp_path):
     runs = tmp_path / "runs"

@@ -12,6 +12,8 @@ import pytest
 
 from models.evaluate.score_file import read_identity, read_scores
 
+pytestmark = pytest.mark.slow  # end to end: `make test-fast` leaves it out
+
 ROOT = Path(__file__).resolve().parents[2]
 MULTITASK = "multitask_temporal_flow-L10-meansub_scratch_drop0.9"
 SCRATCH = "ucf101_spatial_scratch_drop0.5"

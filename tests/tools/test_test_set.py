@@ -6,9 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from data_prep.synthetic import SyntheticConfig, make_synthetic
 from models.evaluate.score_file import read_scores
 from models.evaluate.tables import find_runs, tables
+
+pytestmark = pytest.mark.slow  # end to end: `make test-fast` leaves it out
 
 ROOT = Path(__file__).resolve().parents[2]
 NET = "ucf101_temporal_flow-L10-meansub_scratch_drop0.9"

@@ -18,6 +18,8 @@ from models.evaluate.fusion import fused_scores, svm_decision
 from models.evaluate.score_file import named_path, read_scores
 from models.nets.weights import stored_weights
 
+pytestmark = pytest.mark.slow  # end to end: `make test-fast` leaves it out
+
 ROOT = Path(__file__).resolve().parents[3]
 SPATIAL = "ucf101_spatial_scratch_drop0.5"
 TEMPORAL = "ucf101_temporal_flow-L10-meansub_scratch_drop0.9"

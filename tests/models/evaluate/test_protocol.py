@@ -7,6 +7,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pytest
 
 from data_prep.store import FlowReader
 from models.nets.cnn_m_2048 import Head, NetConfig
@@ -59,6 +60,7 @@ def train_tiny(store, runs, *extra):
     return runs / "ucf101" / f"{NET}_split1"
 
 
+@pytest.mark.slow
 def test_a_trained_run_gives_a_score_file_and_a_second_run_resumes(store_writer, tmp_path):
     videos = {f"C{c}/v{c}_{i}.avi": (c, 14, "train") for c in range(3) for i in range(4)}
     flow_store = store_writer(tmp_path / "stores" / "ucf101", "ucf101", videos, size=(56, 64))
@@ -103,6 +105,7 @@ def test_the_net_flags_name_the_run_train_net_made(tmp_path):
                                      "that tools/train_net.py made.")
 
 
+@pytest.mark.slow
 def test_table2s_borrowed_classes_train_one_head_and_test_on_the_own_classes(store_writer,
                                                                              tmp_path):
     hmdb = store_writer(tmp_path / "stores" / "hmdb51", "hmdb51",

@@ -44,6 +44,7 @@ def read_net(path):
     return text_format.Parse(Path(path).read_text(), caffe_pb2.NetParameter())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", DEPLOY_NETS, ids=lambda p: p.stem)
 def test_deploy_net_has_the_papers_shapes_and_parameter_counts(path):
     proto = read_net(path)
@@ -171,6 +172,7 @@ def stand_in_nets():
             for names, (proto, channels) in distinct.values()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("proto, channels", stand_in_nets())
 def test_caffe_time_runs_each_trainval_net_with_a_stand_in_data_layer(proto, channels,
                                                                       write_proto):

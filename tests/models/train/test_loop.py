@@ -42,6 +42,7 @@ def metrics(folder):
     return read_metrics(folder)
 
 
+@pytest.mark.slow
 def test_a_small_temporal_net_learns_the_synthetic_classes_well_above_chance(synthetic_store,
                                                                              tmp_path):
     # He fillers, as the demo's nets: at this size the prototxts' Gaussians stay at chance.
@@ -58,6 +59,7 @@ def test_a_small_temporal_net_learns_the_synthetic_classes_well_above_chance(syn
     assert snapshots[-1].endswith("_iter_300.solverstate")
 
 
+@pytest.mark.slow
 def test_a_run_that_stays_at_chance_says_so_once_in_its_log_and_metrics(synthetic_store,
                                                                           tmp_path, caplog):
     # At lr 1e-9 nothing is learnt: lsuv starts the loss within 1% of ln 101 (the paper's head)
@@ -76,6 +78,7 @@ def test_a_run_that_stays_at_chance_says_so_once_in_its_log_and_metrics(syntheti
                     "\"A plateau\", says what to check)"]
 
 
+@pytest.mark.slow
 def test_holdout_0_trains_on_every_training_video_of_the_split_and_validates_on_none(
         synthetic_store, tmp_path):
     held = small_run(synthetic_store, tmp_path / "held", iters=4, snapshot_every=4)
@@ -115,6 +118,7 @@ def command(store, runs, *extra):
             "2", *extra]
 
 
+@pytest.mark.slow
 def test_killed_and_resumed_reaches_the_uninterrupted_iteration_and_learning_rate(
         synthetic_store, tmp_path):
     whole = tmp_path / "whole"

@@ -14,6 +14,8 @@ from models.train.recipe import (TABLE_HEAD, clip_config, first_losses, isolated
                                  read_steps, recipe_losses, steps_figure, table_row, trend,
                                  verdict)
 
+pytestmark = pytest.mark.slow  # end to end: `make test-fast` leaves it out
+
 TEMPORAL = next(n for n in paper_nets()
                 if n.name == "ucf101_temporal_flow-L5-meansub_scratch_drop0.9")
 LN_3 = math.log(3)  # the loss of a uniform guess over the clip dataset's 3 classes
