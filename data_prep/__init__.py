@@ -1,1 +1,1 @@
-"""Video datasets, frames, optical flow and their LMDB/HDF5 store (filled by the data issue)."""
+"""Video datasets, frames, optical flow and their LMDB/HDF5 store."""

@@ -1,4 +1,4 @@
-"""UCF-101 and HMDB-51 as shipped: their video folders and official split files (SPEC section 1).
+"""UCF-101 and HMDB-51 as shipped: their video folders and official split files (Sect. 6).
 
     dataset = read_dataset("ucf101", "/data/ucf101")   # holds UCF-101/ and ucfTrainTestlist/
     dataset.split(1)["train"]                           # [Video, ...]

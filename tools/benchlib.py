@@ -30,7 +30,7 @@ SIZE = (341, 256)  # the paper's frames: 256 on the smaller side of UCF-101's 4:
 TARGETS = {"brox_pairs_per_s": 20, "grove3_epe": 0.80, "storage_ratio": 55,
            "quantization_epe": 0.05, "pipeline_overhead": 0.15, "jobs2_speedup": 1.8}
 PAPER_BROX_PAIRS_PER_S = 1 / 0.06  # Sect. 5: 0.06 s a pair on a 2014 GPU
-TARGET_TEMPORAL_SAMPLES_PER_S = 400  # the data-layer issue's target, on this machine's 2 cores
+TARGET_TEMPORAL_SAMPLES_PER_S = 400  # the data layers' target, on this machine's 2 cores
 # Sect. 5: 4 GPUs trained 80K iterations of 256 in about a day.
 PAPER_VOLUMES_PER_S = 80_000 * 256 / 86_400
 NETS = {net.name: net for net in paper_nets()}

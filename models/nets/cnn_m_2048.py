@@ -14,7 +14,7 @@ import caffe
 from caffe import layers as L
 from caffe import params as P
 
-# ---- The architecture, as the paper gives it (SPEC section 4) -------------------------------
+# ---- The architecture, as the paper gives it (Sect. 5, Fig. 1) ----------------------------------
 # (name, filters, kernel, stride, pad): Fig. 1 and Chatfield et al.'s CNN-M.
 CONV_LAYERS = (
     ("conv1", 96, 7, 2, 0),

@@ -9,14 +9,14 @@ from dataclasses import dataclass, replace
 
 from models.nets.cnn_m_2048 import Head, NetConfig
 
-# Sect. 6 / SPEC section 1: the datasets' class counts.
+# Sect. 6: the datasets' class counts.
 UCF101 = Head("ucf101", 101)
 HMDB51 = Head("hmdb51", 51)
 # Table 2, row 3: "adding 78 classes from UCF-101, which are manually selected so that there is
 # no intersection between these classes and the native HMDB-51 classes".
 BORROWED_UCF101_CLASSES = 78
 
-# SPEC section 4: dropout 0.9 for nets trained from scratch (Table 1b); the spatial nets of
+# Sect. 5: dropout 0.9 for nets trained from scratch (Table 1b); the spatial nets of
 # Table 1a try both ratios, and the chosen spatial net is pre-trained + last layer, dropout 0.5.
 SCRATCH_DROPOUT = 0.9
 DROPOUTS = (0.5, 0.9)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from caffe.proto import caffe_pb2
 
-# ---- The paper's training schedule (SPEC section 5) -----------------------------------------
+# ---- The paper's training schedule (Sect. 5) ----------------------------------------------------
 # Sect. 5: "mini-batch stochastic gradient descent with momentum (set to 0.9)".
 MOMENTUM = 0.9
 # Sect. 5: "The learning rate is initially set to 10^-2, and then decreased according to a fixed
@@ -19,7 +19,7 @@ SCHEDULES = {
 # fine-tuning schedule; one trained from scratch the other.
 SCHEDULE_OF_SETTING = {"scratch": "scratch", "finetune": "finetune", "lastlayer": "finetune"}
 
-# ---- Choices the paper leaves open, in one place (SPEC section 5) ---------------------------
+# ---- Choices the paper leaves open, in one place (Sect. 5) --------------------------------------
 # Sect. 5 calls its training "an adaptation of that of [15]"; [15] (Krizhevsky) used weight
 # decay 5e-4.
 WEIGHT_DECAY = 5e-4

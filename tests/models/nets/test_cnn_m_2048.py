@@ -20,13 +20,13 @@ ROOT = Path(__file__).resolve().parents[3]
 DEPLOY_NETS = sorted((ROOT / "prototxt").glob("*/*_deploy.prototxt"))
 TRAINVAL_NETS = paper_nets()
 
-# SPEC section 4: blob sizes for a 224 input (Caffe's pooling rounds up).
+# Fig. 1, Sect. 5: blob sizes for a 224 input (Caffe's pooling rounds up).
 SPATIAL_SIZES = {"conv1": 109, "pool1": 54, "conv2": 26, "pool2": 13, "conv3": 13, "conv4": 13,
                  "conv5": 13, "pool5": 6}
 
 
 def hand_counted_params(channels, classes):
-    """SPEC section 4's layers, counted by hand: weights + biases per layer."""
+    """The paper's layers (Fig. 1), counted by hand: weights + biases per layer."""
     counts = {
         "conv1": 96 * channels * 7 * 7 + 96,
         "conv2": 256 * 96 * 5 * 5 + 256,
