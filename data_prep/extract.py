@@ -23,8 +23,9 @@ from tqdm import tqdm
 from data_prep.codec import FLOW_QUALITY, FRAME_QUALITY, encode_flow, encode_jpeg
 from data_prep.datasets import DatasetError, Video, read_dataset
 from data_prep.flow import flow_method, to_gray
-from data_prep.store import (DiskFull, Store, agree_settings, claim_dataset, flow_keys, frame_key,
-                             require_space, write_index, writing)
+from data_prep.store import (DiskFull, Store, agree_settings, claim_dataset, flow_keys, flow_path,
+                             frame_key, frames_path, require_space, stored_methods, write_index,
+                             writing)
 from data_prep.video import SHORT_SIDE, VideoError, file_sha256, read_frames
 
 # Frame pairs a batch flow method (brox-gpu) solves per call: a UCF-101 video's 341x256 pairs
@@ -201,10 +202,10 @@ def extract_unlocked(config: ExtractConfig) -> Summary:
     require_space(folder, "store folder")
     videos = shard_of(sorted(dataset.videos.values(), key=lambda v: v.id), config.shard)
     summary = Summary(folder=folder)
-    made = [path for path in (folder / "frames.lmdb", folder / f"flow-{config.method}.lmdb")
+    made = [path for path in (frames_path(folder), flow_path(folder, config.method))
             if not path.exists()]
-    frames_store = Store(folder / "frames.lmdb")
-    flow_store = Store(folder / f"flow-{config.method}.lmdb") if config.method else None
+    frames_store = Store(frames_path(folder))
+    flow_store = Store(flow_path(folder, config.method)) if config.method else None
     reserve = folder / INDEX_RESERVE
     try:
         reserve.write_bytes(bytes((1 << 20) + RESERVE_PER_VIDEO * len(dataset.videos)))
@@ -297,11 +298,6 @@ def put_records(video_id: str, records: dict, frames_store: Store,
         flow_store.put_video(video_id, backward, meta)
 
 
-def stored_methods(folder: Path) -> list[str]:
-    """The flow methods that have a store in folder (flow-{method}.lmdb)."""
-    return sorted(p.name[len("flow-"):-len(".lmdb")] for p in folder.glob("flow-*.lmdb"))
-
-
 def write_failures(folder: Path, failed: list[tuple[str, str]]) -> None:
     path = folder / "failures.tsv"
     if failed:
@@ -322,7 +318,7 @@ def merge_unlocked(dataset_name: str, root: Path, out: Path, allow_missing: bool
     if not shards:
         raise FileNotFoundError(f"no shards under {Path(out) / 'shards'}; run with SHARD=i/N "
                                 "first.")
-    with Store(Path(out) / "frames.lmdb") as frames:
+    with Store(frames_path(out)) as frames:
         claim_dataset(frames, dataset.name)
     merged, failed = {}, []
     for shard in shards:

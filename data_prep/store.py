@@ -38,6 +38,22 @@ from data_prep.lock import held
 
 INITIAL_MAP_SIZE = 1 << 30  # grown by doubling whenever a video does not fit
 META = "meta"
+FRAMES = "frames.lmdb"
+
+
+def frames_path(folder) -> Path:
+    """A store folder's frame LMDB (the layout above is named here and nowhere else)."""
+    return Path(folder) / FRAMES
+
+
+def flow_path(folder, method: str) -> Path:
+    """A store folder's LMDB of `method`'s flow."""
+    return Path(folder) / f"flow-{method}.lmdb"
+
+
+def stored_methods(folder) -> list[str]:
+    """The flow methods that have a store in `folder`."""
+    return sorted(p.name[len("flow-"):-len(".lmdb")] for p in Path(folder).glob("flow-*.lmdb"))
 DATASET = "dataset"  # the lmdb key naming the dataset whose videos a store holds
 SETTINGS = "settings"
 INDEX = "index.h5"
@@ -249,7 +265,7 @@ class FrameReader:
     """Frames of stored videos as BGR uint8 arrays."""
 
     def __init__(self, folder: Path):
-        self.store = Store(Path(folder) / "frames.lmdb", readonly=True)
+        self.store = Store(frames_path(folder), readonly=True)
 
     def count(self, video: str) -> int:
         return self.store.meta(video)["frame_count"]
@@ -262,7 +278,7 @@ class FlowReader:
     """Flow fields of stored videos as float32 H x W x 2 arrays in pixels."""
 
     def __init__(self, folder: Path, method: str):
-        self.store = Store(Path(folder) / f"flow-{method}.lmdb", readonly=True)
+        self.store = Store(flow_path(folder, method), readonly=True)
         self._meta = {}
 
     def meta(self, video: str) -> dict:
@@ -368,7 +384,7 @@ def inferred_settings(store: Store) -> dict | None:
 
 def stored_settings(folder: Path, method: str | None = None) -> dict:
     """The settings a store folder's frames (`method` None) or `method` flow were made with."""
-    path = Path(folder) / ("frames.lmdb" if method is None else f"flow-{method}.lmdb")
+    path = frames_path(folder) if method is None else flow_path(folder, method)
     with Store(path, readonly=True) as store:
         settings = store.settings() or inferred_settings(store)
     if settings is None:
@@ -385,7 +401,7 @@ def write_index(folder: Path, dataset, methods: list[str]) -> Path:
     """index.h5 from the stores' meta records and the dataset's splits; written to a temporary
     file and renamed, so a killed run never leaves a broken index."""
     folder = Path(folder)
-    with Store(folder / "frames.lmdb") as frames:
+    with Store(frames_path(folder)) as frames:
         stored = frames.videos()
         frame_meta = [frames.meta(v) for v in stored]
     path, partial = folder / INDEX, folder / f"{INDEX}.partial"
@@ -411,8 +427,7 @@ def write_index(folder: Path, dataset, methods: list[str]) -> Path:
             for subset, ids in lists.items():
                 f[f"listed/split{k}/{subset}"] = np.array(ids, dtype=object).astype(strings)
         for method in methods:
-            write_flow_index(f.create_group(f"flow/{method}"), folder / f"flow-{method}.lmdb",
-                             stored)
+            write_flow_index(f.create_group(f"flow/{method}"), flow_path(folder, method), stored)
     os.replace(partial, path)
     return path
 

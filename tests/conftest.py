@@ -8,7 +8,7 @@ import pytest
 
 from data_prep.codec import encode_flow, encode_jpeg
 from data_prep.datasets import Dataset, Video
-from data_prep.store import Store, flow_keys, frame_key, write_index
+from data_prep.store import Store, flow_keys, flow_path, frame_key, frames_path, write_index
 
 # glog reads this when libcaffe loads; 2 keeps errors and fatal messages only.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -66,7 +66,7 @@ def write_store(folder, dataset_name, videos, forward=(2.0, -1.0), backward=(-2.
     classes = sorted({vid.split("/")[0] for vid in videos})
     dataset = Dataset(dataset_name, folder, classes, {})
     splits = {k: {"train": [], "test": []} for k in (1, 2, 3)}
-    with Store(folder / "frames.lmdb") as frames, Store(folder / f"flow-{method}.lmdb") as flows:
+    with Store(frames_path(folder)) as frames, Store(flow_path(folder, method)) as flows:
         for vid, (label, count, subset) in sorted(videos.items()):
             dataset.videos[vid] = Video(vid, folder / vid, vid.split("/")[0], label)
             for k in (1, 2, 3):

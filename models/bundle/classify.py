@@ -24,7 +24,7 @@ from data_prep.datasets import Video
 from data_prep.extract import ExtractConfig, flow_settings, frame_settings, init_worker, \
     video_records
 from data_prep.flow import flow_method
-from data_prep.store import FlowReader, FrameReader, Store
+from data_prep.store import FlowReader, FrameReader, Store, flow_path, frames_path
 from data_prep.video import TooShort, VideoError, read_frames
 from models.bundle.bundle import DEPLOY, Bundle, Stream
 from models.evaluate.fusion import svm_decision
@@ -159,12 +159,12 @@ class Classifier:
         init_worker()  # one OpenCV thread, as the extraction's workers: the same results
         records = video_records(Video(path.name, path, "", -1), config,
                                 (True, bool(config.method), False), method)
-        with Store(folder / "frames.lmdb") as store:
+        with Store(frames_path(folder)) as store:
             store.put_video(path.name, *records["frames"])
         if not config.method:
             return FrameReader(folder), None
         bar.close()
-        with Store(folder / f"flow-{config.method}.lmdb") as store:
+        with Store(flow_path(folder, config.method)) as store:
             store.put_video(path.name, *records["flow"])
         return FrameReader(folder), FlowReader(folder, config.method)
 

@@ -21,6 +21,7 @@ import numpy as np
 import caffe
 from caffe.proto import caffe_pb2
 from google.protobuf import text_format
+from data_prep.store import flow_path
 from models.input.batches import BatchMaker, InputError, check_store_serves, parse_params
 from models.input.mean_image import MeanError, mean_sha1, read_mean
 from models.nets.cnn_m_2048 import INITIALISATIONS, cnn_m_2048
@@ -153,7 +154,7 @@ def check_inputs(config: RunConfig) -> None:
                                 f"`make flow DATASET={dataset}` (or pass --store "
                                 f"{dataset}=FOLDER).")
         if config.net.config.stream == "temporal" and \
-                not (store / f"flow-{config.method}.lmdb").exists():
+                not flow_path(store, config.method).exists():
             raise TrainingError(f"{store} has no {config.method} flow; run `make flow "
                                 f"DATASET={dataset} METHOD={config.method}`.")
         # The net as this run makes it: the crops it cuts are the run's (--input-size).
