@@ -57,6 +57,20 @@ def stored_methods(folder) -> list[str]:
 DATASET = "dataset"  # the lmdb key naming the dataset whose videos a store holds
 SETTINGS = "settings"
 INDEX = "index.h5"
+REAL_STORES = Path("data")  # data/{dataset}/: a real dataset's store
+SYNTHETIC_STORES = Path("data/synthetic/stores")  # the embedded synthetic datasets' stores
+
+
+def default_store(dataset: str, root=None) -> Path:
+    """Where a store goes when none is given: for extraction from `root`, data/{dataset}, or
+    for a synthetic dataset a folder beside it (never the same folder as the real one's); for
+    training (no root), the real store if there is one, else the synthetic one."""
+    from data_prep.synthetic import MARKER
+    if root is not None:
+        synthetic = (Path(root) / MARKER).is_file()
+        return Path(root).parent / "stores" / dataset if synthetic else REAL_STORES / dataset
+    real = REAL_STORES / dataset
+    return real if (real / INDEX).exists() else SYNTHETIC_STORES / dataset
 # Settings a later run may ask more of: the store adds them to the videos that lack them.
 ADDITIVE = ("backward",)
 # Free space below this (bytes) refuses a run before any work: a UCF-101 video's flow and

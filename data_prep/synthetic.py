@@ -34,6 +34,7 @@ FRAME_SIZE = (120, 160)  # height, width
 FRAMES = 24
 FPS = 25
 FOURCC = "MJPG"
+MARKER = "synthetic.json"  # in a synthetic dataset's root: what made it, with which settings
 CAMERA_PAN = 2.0  # px/frame, uniform in [-CAMERA_PAN, CAMERA_PAN] per axis and clip
 CAMERA_JITTER = 0.4  # px, per frame and axis
 UCF_GROUPS = 8  # UCF-101's g01..g25, scaled down; clips of a group share a scene
@@ -299,7 +300,7 @@ def write_metadata(root: Path, layout: str, classes: list[SyntheticClass], confi
                 frame_size=list(FRAME_SIZE), fps=FPS, camera_pan_px_per_frame=CAMERA_PAN,
                 camera_jitter_px=CAMERA_JITTER, classes=[asdict(c) for c in classes],
                 groups=class_groups(classes))
-    (root / "synthetic.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    (root / MARKER).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
 
 def make_synthetic(out: Path, config: SyntheticConfig = SyntheticConfig()) -> dict[str, int]:

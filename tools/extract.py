@@ -25,7 +25,7 @@ from data_prep import ranges
 from data_prep.datasets import DatasetError
 from data_prep.extract import ExtractConfig, extract, merge
 from data_prep.flow import METHODS
-from data_prep.store import StoreError, require_space
+from data_prep.store import StoreError, default_store, require_space
 from data_prep.video import SHORT_SIDE
 
 log = logging.getLogger("extract")
@@ -69,17 +69,9 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def default_out(root: Path, dataset: str) -> Path:
-    """data/DATASET for real data; a synthetic dataset's stores go beside it, so the two never
-    share a folder."""
-    if (root / "synthetic.json").is_file():
-        return root.parent / "stores" / dataset
-    return Path("data") / dataset
-
-
 def main(argv=None) -> int:
     args = parse_args(argv)
-    out = args.out or default_out(args.root, args.dataset)
+    out = args.out or default_store(args.dataset, args.root)
     try:
         require_space(out, "store folder")
     except StoreError as error:

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import numpy as np
 
+from data_prep.synthetic import MARKER
 from models.evaluate.fusion import Fused, aligned, fused_scores
 from models.evaluate.metrics import accuracy, paired_difference
 from models.evaluate.score_file import Scores, class_names
 
 
 def group_classes(synthetic: Path, dataset: str) -> dict[str, set]:
-    meta = json.loads((synthetic / dataset / "synthetic.json").read_text())
+    meta = json.loads((synthetic / dataset / MARKER).read_text())
     return {group: {c for pair in pairs for c in pair} for group, pairs in meta["groups"].items()}
 
 

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 
-from data_prep.synthetic import SyntheticConfig, make_synthetic
+from data_prep.synthetic import MARKER, SyntheticConfig, make_synthetic
 from models.demo.findings import finding_line, measure, percent
 from models.demo.kernels import THREADS
 from models.demo.summary import write_report
@@ -125,7 +125,7 @@ class Demo:
         self.say(f"[{step}] {log}: {time.perf_counter() - start:.0f} s (log {path})")
 
     def make_data(self) -> None:
-        marker = self.synthetic / "hmdb51" / "synthetic.json"
+        marker = self.synthetic / "hmdb51" / MARKER
         if marker.exists() and json.loads(marker.read_text())["config"] == asdict(
                 self.config.synthetic):
             self.say(f"synthetic datasets already in {self.synthetic}")

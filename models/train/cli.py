@@ -9,7 +9,7 @@ from pathlib import Path
 
 from data_prep import ranges
 from data_prep.datasets import READERS as DATASETS
-from data_prep.store import require_dataset, require_space
+from data_prep.store import default_store, require_dataset, require_space
 from models.input.batches import store_classes
 from models.input.sampling import HELD_OUT_FRACTION
 from models.nets.cli import add_net_arguments, select_net
@@ -19,12 +19,6 @@ from models.train import run_record
 from models.train.loop import RunConfig, train
 
 log = logging.getLogger("train")
-
-
-def default_store(dataset: str) -> Path:
-    """Real data's store if it exists, else the synthetic dataset's (the embedded default)."""
-    real = Path("data") / dataset
-    return real if (real / "index.h5").exists() else Path("data/synthetic/stores") / dataset
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:

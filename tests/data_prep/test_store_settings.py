@@ -160,3 +160,21 @@ def test_a_store_folder_lmdb_has_not_filled_yet_is_a_store_error(tmp_path):
     (folder / "lock.mdb").touch()
     with pytest.raises(StoreError, match=r"flow-brox\.lmdb cannot be opened yet"):
         Store(folder, readonly=True)
+
+
+def test_one_rule_places_a_store_for_extraction_and_finds_it_for_training(tmp_path,
+                                                                           monkeypatch):
+    from data_prep.store import default_store
+    from data_prep.synthetic import MARKER
+    monkeypatch.chdir(tmp_path)
+    real, synthetic = tmp_path / "ucf101", tmp_path / "data" / "synthetic" / "ucf101"
+    synthetic.mkdir(parents=True)
+    (synthetic / MARKER).write_text("{}")
+    # extraction: the real data's store in data/, a synthetic dataset's beside it
+    assert default_store("ucf101", real) == Path("data/ucf101")
+    assert default_store("ucf101", synthetic) == synthetic.parent / "stores" / "ucf101"
+    # training: the synthetic one until the real one has an index
+    assert default_store("ucf101") == Path("data/synthetic/stores/ucf101")
+    Path("data/ucf101").mkdir(parents=True)
+    (Path("data/ucf101") / "index.h5").write_bytes(b"")
+    assert default_store("ucf101") == Path("data/ucf101")
