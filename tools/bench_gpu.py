@@ -22,7 +22,7 @@ from data_prep import outputs
 from data_prep import ranges
 from data_prep.store import FlowReader
 from models.evaluate.protocol import video_inputs, video_score
-from models.nets.cnn_m_2048 import cnn_m_2048
+from models.nets.cnn_m_2048 import cnn_m_2048, output_blob
 from tools.benchlib import SPATIAL, TEMPORAL, input_rate, machine
 
 
@@ -70,14 +70,14 @@ def test_rates(config, store: Path, videos: int, batch: int, work: Path) -> dict
     reader = FlowReader(store, "brox")
     names = list(reader.store.videos())[:videos]
     video_score(net, video_inputs(reader, names[0], reader.count(names[0]), config,
-                                  config.input_size), "prob", batch)  # warm-up
+                                  config.input_size), output_blob(config, "ucf101"), batch)  # warm-up
     cutting = netting = 0.0
     for name in names:
         start = time.perf_counter()
         inputs = video_inputs(reader, name, reader.count(name), config, config.input_size)
         cutting += time.perf_counter() - start
         start = time.perf_counter()
-        video_score(net, inputs, "prob", batch)
+        video_score(net, inputs, output_blob(config, "ucf101"), batch)
         netting += time.perf_counter() - start
     reader.store.close()
     return {"test.temporal.videos_per_s": len(names) / (cutting + netting),

@@ -15,7 +15,7 @@ from pathlib import Path
 import caffe
 from data_prep import ranges
 from data_prep.store import FlowReader
-from models.nets.cnn_m_2048 import cnn_m_2048
+from models.nets.cnn_m_2048 import cnn_m_2048, output_blob
 from models.evaluate.protocol import video_inputs, video_score
 from tools.benchlib import (TEMPORAL, forward_flops, measured_table, publish, sgemm_gflops,
                            store_for_input)
@@ -38,7 +38,7 @@ def main(argv=None) -> int:
         start, crops = time.perf_counter(), 0
         for video in videos:
             inputs = video_inputs(reader, video, reader.count(video), TEMPORAL.config, 224)
-            video_score(net, inputs, "prob", args.batch)
+            video_score(net, inputs, output_blob(TEMPORAL.config, "ucf101"), args.batch)
             crops += len(inputs)
         seconds = time.perf_counter() - start
         gflops = sgemm_gflops()

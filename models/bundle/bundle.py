@@ -31,8 +31,7 @@ from pathlib import Path
 
 from data_prep.outputs import unwritable
 from models.evaluate.fusion import svm_weights_problem
-from models.evaluate.protocol import output_blob
-from models.nets.cnn_m_2048 import NetConfig, cnn_m_2048, net_config_from
+from models.nets.cnn_m_2048 import NetConfig, cnn_m_2048, net_config_from, output_blob
 from models.nets.weights import stored_weights, trained_net
 
 FORMAT = "two-stream bundle 1"

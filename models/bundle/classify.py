@@ -27,7 +27,7 @@ from data_prep.flow import flow_method
 from data_prep.store import FlowReader, FrameReader, Store, flow_path, frames_path
 from data_prep.video import TooShort, VideoError, read_frames
 from models.bundle.bundle import DEPLOY, Bundle, Stream
-from models.evaluate.fusion import svm_decision
+from models.evaluate.fusion import averaged, svm_decision
 from models.input.mean_image import read_mean
 from models.evaluate.protocol import own_classes, sampled_frames, video_inputs, video_score
 from models.nets.cnn_m_2048 import cnn_m_2048
@@ -194,7 +194,7 @@ class Classifier:
     def fused(self, scores: dict[str, np.ndarray]) -> np.ndarray:
         b = self.bundle
         if b.fusion == "average":
-            return (scores["spatial"] + scores["temporal"]) / 2
+            return averaged(scores["spatial"], scores["temporal"])
         if b.fusion == "svm":
             return svm_decision(b.svm, scores["spatial"], scores["temporal"], len(b.classes))[0]
         return next(iter(scores.values()))

@@ -165,6 +165,11 @@ class Fused:
     svm: dict | None = None
 
 
+def averaged(spatial: np.ndarray, temporal: np.ndarray) -> np.ndarray:
+    """Fusion by averaging the two streams' softmax scores (Sect. 2), each weighted 1/2."""
+    return (spatial + temporal) / 2
+
+
 def fused_scores(spatial_test: Scores, temporal_test: Scores, spatial_train: Scores | None = None,
                  temporal_train: Scores | None = None) -> Fused:
     """The two streams, their average and (given training scores) the SVM on the test videos."""
@@ -173,7 +178,7 @@ def fused_scores(spatial_test: Scores, temporal_test: Scores, spatial_train: Sco
         roles.update({"spatial train": spatial_train, "temporal train": temporal_train})
     check_roles(roles)
     spatial, temporal, labels, _ = aligned(spatial_test, temporal_test)
-    fused = Fused({"spatial": spatial, "temporal": temporal, "average": (spatial + temporal) / 2},
+    fused = Fused({"spatial": spatial, "temporal": temporal, "average": averaged(spatial, temporal)},
                   labels)
     if spatial_train is not None and temporal_train is not None:
         train_s, train_t, train_labels, _ = aligned(spatial_train, temporal_train)

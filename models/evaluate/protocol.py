@@ -60,11 +60,6 @@ def video_score(net, inputs: np.ndarray, output: str, batch: int, done=None) -> 
     return (total / len(inputs)).astype(np.float32)
 
 
-def output_blob(config, dataset: str) -> str:
-    """The deploy net's softmax over `dataset`'s classes (a multi-task net has one a head)."""
-    return "prob" if len(config.heads) == 1 else f"prob_{dataset}"
-
-
 def own_classes(scores: np.ndarray, count: int) -> np.ndarray:
     """Scores over the dataset's own `count` classes: Table 2's borrowed classes (after them in
     the head) dropped, the rest renormalised."""

@@ -18,7 +18,8 @@ from data_prep import ranges
 from data_prep.store import (CorruptRecord, FlowReader, FrameReader, StoreError, require_dataset,
                              require_space)
 from models.evaluate.metrics import accuracy
-from models.evaluate.protocol import output_blob, own_classes, video_inputs, video_score
+from models.evaluate.protocol import own_classes, video_inputs, video_score
+from models.nets.cnn_m_2048 import output_blob
 from models.evaluate.score_file import PartialScores, ScoreError, ScoreIdentity, read_identity, \
     score_path, scoring, write_scores
 from models.input.batches import InputError, check_store_serves

@@ -265,16 +265,33 @@ def add_trunk(n: caffe.NetSpec, config: NetConfig, deploy: bool):
     return top
 
 
+# The heads' blob names, made here and read by name elsewhere through these three.
+def classifier_blob(dataset: str) -> str:
+    """A head's classifier, `fc8_<dataset>`: named per dataset so that it starts fresh."""
+    return f"fc8_{dataset}"
+
+
+def output_blob(config: NetConfig, dataset: str) -> str:
+    """The deploy net's softmax over `dataset`'s classes (a multi-task net has one a head)."""
+    return "prob" if not config.multitask else f"prob_{dataset}"
+
+
+def net_loss(net) -> float:
+    """A train/val net's loss after a forward pass: the sum of its heads' `loss*` outputs."""
+    return float(sum(net.blobs[name].data.sum() for name in net.outputs
+                     if name.startswith("loss")))
+
+
 def add_heads(n: caffe.NetSpec, config: NetConfig, phase: str, fc7) -> None:
     """fc8_<dataset> per head; losses and accuracies (train/val) or softmax (deploy)."""
     test_only = dict(phase=caffe.TEST)
     for head, label in zip(config.heads, label_tops(config)):
         suffix = "" if not config.multitask else f"_{head.name}"
         if phase == "deploy":
-            fc8 = n[f"fc8_{head.name}"] = L.InnerProduct(fc7, num_output=head.num_classes)
-            n[f"prob{suffix}"] = L.Softmax(fc8)
+            fc8 = n[classifier_blob(head.name)] = L.InnerProduct(fc7, num_output=head.num_classes)
+            n[output_blob(config, head.name)] = L.Softmax(fc8)
             continue
-        fc8 = n[f"fc8_{head.name}"] = L.InnerProduct(
+        fc8 = n[classifier_blob(head.name)] = L.InnerProduct(
             fc7, num_output=head.num_classes, param=LEARNED,
             weight_filler=CLASSIFIER_FILLER, bias_filler=BIAS_FILLER)
         if config.multitask:

@@ -24,7 +24,7 @@ from google.protobuf import text_format
 from data_prep.store import flow_path
 from models.input.batches import BatchMaker, InputError, check_store_serves, parse_params
 from models.input.mean_image import MeanError, mean_sha1, read_mean
-from models.nets.cnn_m_2048 import INITIALISATIONS, cnn_m_2048
+from models.nets.cnn_m_2048 import INITIALISATIONS, cnn_m_2048, net_loss
 from models.nets.paper_nets import PaperNet
 from models.train.run_record import (METRICS, RunError, claim_folder, cut_metrics,
                                      latest_snapshot, mark_complete, read_metrics, run_folder,
@@ -261,9 +261,7 @@ class Loop:
                             self.param.max_iter)
 
     def losses(self) -> float:
-        net = self.solver.net
-        return float(sum(net.blobs[name].data.sum() for name in net.outputs
-                         if name.startswith("loss")))
+        return net_loss(self.solver.net)
 
     def validate(self) -> dict:
         test = self.solver.test_nets[0]

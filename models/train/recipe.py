@@ -20,7 +20,7 @@ import numpy as np
 
 from data_prep.extract import ExtractConfig, extract
 from data_prep.real_clips import CLIP_SETS, make_clip_dataset
-from models.nets.cnn_m_2048 import IGNORE_LABEL, NetConfig, label_tops
+from models.nets.cnn_m_2048 import IGNORE_LABEL, NetConfig, classifier_blob, label_tops, net_loss
 from models.nets.paper_nets import paper_nets
 from models.train.cli import with_store_classes
 from models.train.loop import RunConfig, prepare, start_solver
@@ -34,11 +34,6 @@ DEFAULT_NETS = tuple(n.name for n in paper_nets()
 ACCURACY_WINDOW = 10
 
 
-def loss_of(net) -> float:
-    """The net's loss: the sum of its heads' losses (one head, or one per dataset)."""
-    return float(sum(net.blobs[name].data for name in net.outputs if name.startswith("loss")))
-
-
 def step_record(net, config: NetConfig) -> dict:
     """One SGD step as it is kept: the loss; the batch's accuracy (over every head's labelled
     samples); and each learnt layer's step relative to its weights, |dW| / |W|, which shows the
@@ -48,12 +43,12 @@ def step_record(net, config: NetConfig) -> dict:
     for head, label_blob in zip(config.heads, label_tops(config)):
         labels = net.blobs[label_blob].data.ravel().astype(int)
         kept = labels != IGNORE_LABEL
-        scores = net.blobs[f"fc8_{head.name}"].data
+        scores = net.blobs[classifier_blob(head.name)].data
         right += int((scores.argmax(1)[kept] == labels[kept]).sum())
         labelled += int(kept.sum())
     steps = {name: float(np.linalg.norm(params[0].diff) / np.linalg.norm(params[0].data))
              for name, params in net.params.items() if np.any(params[0].diff)}
-    return dict(loss=loss_of(net), accuracy=right / labelled, relative_step=steps)
+    return dict(loss=net_loss(net), accuracy=right / labelled, relative_step=steps)
 
 
 def steps_path(work: Path, name: str) -> Path:
