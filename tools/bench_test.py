@@ -1,6 +1,6 @@
 """Testing benchmark: videos/s and crops/s of the paper's 25 x 10 protocol with the full
 CNN-M-2048 temporal net on the CPU, and the share of the machine's sgemm rate it reaches.
-Writes runs/bench/test.json and the README's testing table.
+Writes runs/bench/test.json and docs/benchmarks.md's testing table.
 
     python tools/bench_test.py [--videos 2]
 """

@@ -1,6 +1,6 @@
 """Training benchmark: the data layers' input rate and Caffe's CPU training speed on the full
 CNN-M-2048, against this machine's single-precision matrix-multiply rate. Writes
-runs/bench/train.json and the README's training table.
+runs/bench/train.json and docs/benchmarks.md's training table.
 
     python tools/bench_train.py [--batches 6] [--caffe-iters 2]
 """
@@ -100,7 +100,7 @@ def main(argv=None) -> int:
         "machine.sgemm_gflops"]
     path = write_results("train", results)
     updated = update_readme("train", table({"machine": machine(), **results}))
-    print(f"bench_train: wrote {path}" + (" and the README's training table" if updated else ""))
+    print(f"bench_train: wrote {path}" + (" and docs/benchmarks.md's training table" if updated else ""))
     return 0
 
 

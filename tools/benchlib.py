@@ -1,5 +1,5 @@
 """What the benchmarks (tools/bench*.py) share, so that no benchmark imports another: the
-machine's description, the JSON each writes, the README table, the targets and the paper's
+machine's description, the JSON each writes, the Markdown table, the targets and the paper's
 figures they are compared with, the real clips and the stores they measure on."""
 from __future__ import annotations
 
@@ -55,20 +55,26 @@ def write_results(name: str, figures: dict) -> Path:
     return path
 
 
-def update_readme(name: str, table: str, readme: Path = ROOT / "README.md") -> bool:
-    """Replaces the text between <!-- bench:NAME --> and <!-- /bench:NAME --> in the README."""
+# The summary table is the README's; each benchmark's own table is docs/benchmarks.md's.
+TABLE_PAGES = (ROOT / "README.md", ROOT / "docs" / "benchmarks.md")
+
+
+def update_readme(name: str, table: str, pages=TABLE_PAGES) -> bool:
+    """Replaces the text between <!-- bench:NAME --> and <!-- /bench:NAME --> in the page that
+    holds them; False if none does."""
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
-    text = readme.read_text()
-    if start not in text or end not in text:
-        return False
-    before, rest = text.split(start, 1)
-    after = rest.split(end, 1)[1]
-    readme.write_text(f"{before}{start}\n{table.strip()}\n{end}{after}")
-    return True
+    for page in pages:
+        text = page.read_text()
+        if start in text and end in text:
+            before, rest = text.split(start, 1)
+            after = rest.split(end, 1)[1]
+            page.write_text(f"{before}{start}\n{table.strip()}\n{end}{after}")
+            return True
+    return False
 
 
 def measured_table(target: str, rows: list[str]) -> str:
-    """A README benchmark table: the machine and date it was measured on, then `rows`."""
+    """A benchmark table: the machine and date it was measured on, then `rows`."""
     m = machine()
     return "\n".join([f"Measured {m['date']} on {m['cpu']}, {m['cores']} cores, by "
                       f"`make {target}`.", "", "| figure | measured | anchor |", "|---|---|---|",
@@ -76,12 +82,12 @@ def measured_table(target: str, rows: list[str]) -> str:
 
 
 def publish(name: str, results: dict, table: str, said: str) -> None:
-    """runs/bench/{name}.json and the README's {name} table written; `said` printed with where
+    """runs/bench/{name}.json and docs/benchmarks.md's {name} table written; `said` printed with where
     they went."""
     path = write_results(name, results)
     updated = update_readme(name, table)
     print(f"bench_{name}: {said}; wrote {path}"
-          + (f" and the README's {name} table" if updated else ""))
+          + (f" and docs/benchmarks.md's {name} table" if updated else ""))
 
 
 def package_file(package: str, *parts) -> Path:

@@ -25,7 +25,7 @@ from pathlib import Path
 # What the kit's Caffe loads from the machine (tools/gpu_kit.sh leaves them out).
 CUDA_LIBS = ("libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcurand.so.10",
              "libnccl.so.2")
-# The goals on one H100 or H200 (README, GPU section).
+# The goals on one H100 or H200 (README, "GPU and multi-GPU training").
 GOAL_TRAIN_IMG_PER_S = 1000  # temporal net, batch 256; the paper's 4 Titans: about 240
 UCF101_SPLIT1_TEST_VIDEOS = 3783
 GOAL_TEST_VIDEOS_PER_S = UCF101_SPLIT1_TEST_VIDEOS / 600  # split 1 in 10 minutes a net

@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @dataclass(frozen=True)
 class DemoConfig:
     """The demo's nets are the paper's CNN-M-2048 from the same builder, smaller so that the
-    whole demo runs in minutes on two cores (README: the demo)."""
+    whole demo runs in minutes on two cores (docs/demo.md)."""
 
     width: float = 0.5  # every layer's channels x 0.5 (conv1 48 filters, fc6 2048, fc7 1024)
     # He fillers, under which the README's figures were measured; under the nets' own lsuv

@@ -101,7 +101,7 @@ def load_weights(net: caffe.Net, path: str | Path, scale: float = 1.0) -> Loaded
     their initialisation (e.g. a new dataset's fc8_<dataset>). `scale` is the net's input_scale:
     weights saved from a net of another scale have conv1's weights converted (times the file's
     scale over the net's: exact, both being powers of 2), so the net computes what the saved
-    one did on the same 0-255 input (README, "File formats": "Weights")."""
+    one did on the same 0-255 input (docs/formats.md, "Weights")."""
     stored, sha1, saved_scale = stored_weights(path)
     matched = [name for name in net.params if name in stored]
     if not matched:
