@@ -7,7 +7,7 @@
 ## ARGS: further flags for the tool a target runs (e.g. ARGS="--runs /scratch/runs").
 ## Variables: PYTHON (the Python 3.11 the venv is made from), VENV (default .venv; give a conda
 ## env's prefix to build into it instead), CUDA=1 (CUDA build of Caffe), CUDA_ARCH_BIN, CAFFE_SRC
-## (your own Caffe tree), CAFFE_CACHE (build cache), JOBS (compile jobs), PYTEST_ARGS, SETUP=0
+## (your own Caffe tree), CAFFE_CACHE (build cache), CAFFE_JOBS (compile jobs), PYTEST_ARGS, SETUP=0
 ## (skip the set-up: the environment is already there).
 ##
 
@@ -33,18 +33,25 @@ TRAIN = $(VENV)/bin/python tools/train_net.py --dataset $(DATASET) --split $(SPL
 EVAL = $(VENV)/bin/python tools/test_net.py --dataset $(DATASET) --split $(SPLIT) \
 	--subset $(SUBSET) $(if $(SETTING),--setting $(SETTING)) $(if $(NET),--net $(NET)) \
 	$(if $(GPU),--gpu $(GPU)) $(ARGS)
-export CAFFE_SRC CAFFE_CACHE JOBS CUDA_ARCH_BIN
+export CAFFE_SRC CAFFE_CACHE CAFFE_JOBS CUDA_ARCH_BIN
 
 TRAINS = train-spatial train-temporal train-multitask
 EVALS = eval-spatial eval-temporal eval-multitask
 BENCHES = bench-flow bench-train bench-test bench-classify
 
-.PHONY: help demo bench setup system venv caffe test test-fast prototxt synthetic frames flow merge \
+.PHONY: help clean demo bench setup system venv caffe test test-fast prototxt synthetic frames flow merge \
 	$(BENCHES) eval $(EVALS) fuse export classify report $(TRAINS) gpu-kit gpu-check gpu-rehearsal
 
 ##   make help      this list
 help:
 	@sed -n 's/^## \{0,1\}//p' $(firstword $(MAKEFILE_LIST))
+
+##   make clean     what set-up and the tools regenerate in this clone (.venv/, gpu-kit/, caches);
+##                  never runs/ or data/ (your results and stores), nor the Caffe build cache
+clean:
+	rm -rf .venv gpu-kit .pytest_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -not -path './data/*' -not -path './runs/*' \
+		-exec rm -rf {} +
 
 ##   make setup     system packages, .venv/ and Caffe (cached outside the clone)
 # SETUP=0: the environment was made elsewhere (the GPU kit's, by tools/gpu_check.sh): no apt, no
@@ -129,12 +136,12 @@ fuse: setup
 		$(if $(SPATIAL_NET),--spatial-net $(SPATIAL_NET)) \
 		$(if $(TEMPORAL_NET),--temporal-net $(TEMPORAL_NET)) $(ARGS)
 
-##   make export RUN=runs/{dataset}/{net}_split{k} [RUN_TEMPORAL=... FUSION=svm OUT=]   a
+##   make export RUN=runs/{dataset}/{net}_split{k} [RUN_TEMPORAL=... FUSION=svm BUNDLE=]   a
 ##        trained model as a Caffe Model Zoo bundle -> runs/bundles/{dataset}_split{k}_{nets}_{fusion}
 export: setup
 	$(VENV)/bin/python tools/export_model.py --run $(RUN) \
 		$(if $(RUN_TEMPORAL),--run $(RUN_TEMPORAL)) $(if $(FUSION),--fusion $(FUSION)) \
-		$(if $(OUT),--out $(OUT)) $(ARGS)
+		$(if $(BUNDLE),--out $(BUNDLE)) $(ARGS)
 
 ##   make classify VIDEO=clip.mp4 MODEL=runs/bundles/NAME [GPU=0 FIGURE=out.png]   top 5
 ##        classes of a video, flow computed with the model's own settings

@@ -62,3 +62,12 @@ def test_the_fast_lane_leaves_out_only_the_end_to_end_tests_and_make_test_runs_t
         assert whole_run not in fast
     assert {"tests/test_makefile.py", "tests/models/input/test_mean_image.py",
             "tests/models/train/test_loop.py"} <= fast
+
+
+def test_clean_removes_what_set_up_regenerates_and_never_results_or_stores():
+    removed = make("-n", "clean").split("\n")[0].split()
+    assert removed[:2] == ["rm", "-rf"] and {".venv", "gpu-kit"} <= set(removed)
+    assert not {"runs", "data", "runs/", "data/"} & set(removed)
+    # one meaning a variable: OUT is a store folder, BUNDLE the exported bundle's
+    export = make("-n", "export", "RUN=runs/a", "BUNDLE=b", "OUT=store").split()
+    assert export[-2:] == ["--out", "b"]

