@@ -22,7 +22,7 @@ from data_prep import outputs
 from data_prep import ranges
 from models.nets.cnn_m_2048 import Head, NetConfig, cnn_m_2048, label_tops
 from models.nets.solvers import sgd_solver
-from models.train.loop import build_only_cpu
+from models.train.run_config import build_only_cpu
 
 RTOL, ATOL = 1e-3, 1e-5  # float32 sums in another order (cuBLAS vs OpenBLAS)
 

@@ -23,7 +23,8 @@ from data_prep.store import StoreError
 from models.input.batches import InputError
 from models.nets.weights import WeightsError
 from models.train.cli import add_train_arguments, train_from_args
-from models.train.loop import Diverged, Stopped, TrainingError
+from models.train.loop import Diverged, Stopped
+from models.train.run_config import TrainingError
 from models.train.run_record import RunError
 
 

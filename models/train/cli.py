@@ -16,7 +16,8 @@ from models.nets.cli import add_net_arguments, select_net
 from models.nets.cnn_m_2048 import INITIALISATIONS, Head
 from models.nets.paper_nets import PaperNet
 from models.train import run_record
-from models.train.loop import RunConfig, train
+from models.train.loop import train
+from models.train.run_config import RunConfig
 
 log = logging.getLogger("train")
 

@@ -23,7 +23,8 @@ from data_prep.real_clips import CLIP_SETS, make_clip_dataset
 from models.nets.cnn_m_2048 import IGNORE_LABEL, NetConfig, classifier_blob, label_tops, net_loss
 from models.nets.paper_nets import paper_nets
 from models.train.cli import with_store_classes
-from models.train.loop import RunConfig, prepare, start_solver
+from models.train.loop import prepare, start_solver
+from models.train.run_config import RunConfig
 
 # Every net of Tables 1-2 trained from scratch, but Table 2's HMDB-51 ones: on the clips, where
 # every head has the clips' classes, they are the L = 10 net (the multi-task net's two heads

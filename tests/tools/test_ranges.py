@@ -102,7 +102,7 @@ def test_train_net_refuses_iters_0_before_any_work(capsys):
     ("base_lr", 0.0, "base_lr must be greater than 0, not 0.0.")])
 def test_a_run_config_out_of_range_is_refused(name, value, sentence):
     from models.nets.paper_nets import paper_nets
-    from models.train.loop import RunConfig
+    from models.train.run_config import RunConfig
     net = next(n for n in paper_nets() if n.name.startswith("ucf101_temporal_flow-L10"))
     with pytest.raises(ValueError) as error:
         RunConfig(net=net, split=1, stores={"ucf101": "s"}, splits={"ucf101": 1},

@@ -179,7 +179,8 @@ def zoo_v1_caffemodel(path, net):
 def test_the_zoo_s_v1_format_fine_tunes_a_last_layer_net(synthetic_store, tmp_path,
                                                           write_proto, caplog):
     from models.nets.paper_nets import paper_nets
-    from models.train.loop import RunConfig, train
+    from models.train.loop import train
+    from models.train.run_config import RunConfig
     from models.train.run_record import latest_snapshot
     net = next(n for n in paper_nets() if n.name == "ucf101_spatial_lastlayer_drop0.5")
     shaped = small_net(write_proto, "shapes.prototxt", setting="lastlayer", input_size=48)

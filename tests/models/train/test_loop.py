@@ -18,7 +18,8 @@ from data_prep.store import read_index
 from google.protobuf import text_format
 from models.input.batches import parse_params, read_videos
 from models.nets.paper_nets import PaperNet, paper_nets
-from models.train.loop import RunConfig, learning_rate, train, write_run
+from models.train.loop import train
+from models.train.run_config import RunConfig, learning_rate, write_run
 from models.train.run_record import read_metrics
 
 ROOT = Path(__file__).resolve().parents[3]

