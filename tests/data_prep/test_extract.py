@@ -191,7 +191,7 @@ def test_a_truncated_video_is_reported_with_its_frame_counts(tiny_ucf101, tmp_pa
 
 
 def test_the_lmdb_map_grows_when_a_video_does_not_fit(tmp_path, monkeypatch):
-    import data_prep.store as store
+    import data_prep.store.lmdb_store as store  # where Store reads it
     monkeypatch.setattr(store, "INITIAL_MAP_SIZE", 64 * 1024)
     records = {f"v/img/{i:05d}": bytes([i]) * 50_000 for i in range(8)}  # 400 KB > 64 KB
     with Store(tmp_path / "s.lmdb") as s:
