@@ -45,7 +45,7 @@ def grove3_files():
 def grove3(grove3_files):
     """Middlebury Grove3: frame 10, frame 11 (grayscale uint8) and the ground-truth flow."""
     import cv2
-    from data_prep.middlebury import read_flo
+    from data_prep.flow.middlebury import read_flo
     first, second, truth = grove3_files
     return (cv2.imread(str(first), cv2.IMREAD_GRAYSCALE),
             cv2.imread(str(second), cv2.IMREAD_GRAYSCALE), read_flo(truth))

@@ -44,7 +44,7 @@ GRAPH = {name: imported(path) - {name} for name, path in MODULES.items()}
 def test_the_walk_sees_the_project():
     assert len(MODULES) > 50
     assert "models.nets.cnn_m_2048" in GRAPH["models.train.loop"]
-    assert "data_prep.brox" in GRAPH["data_prep.brox_batch"]
+    assert "data_prep.flow.brox" in GRAPH["data_prep.flow.brox_batch"]
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))

@@ -19,10 +19,10 @@ import cv2
 import numpy as np
 
 from data_prep import ranges
-from data_prep.brox_batch import BatchBroxFlow
+from data_prep.flow.brox_batch import BatchBroxFlow
 from data_prep.extract import ExtractConfig, extract
-from data_prep.middlebury import endpoint_error, read_flo
-from data_prep.synthetic import FRAMES, SyntheticConfig, make_synthetic
+from data_prep.flow.middlebury import endpoint_error, read_flo
+from data_prep.datasets.synthetic import FRAMES, SyntheticConfig, make_synthetic
 from tools.benchlib import (PAPER_BROX_PAIRS_PER_S, SIZE, machine, package_file, real_gray_frames,
                            update_readme, write_results)
 

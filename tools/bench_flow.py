@@ -18,8 +18,8 @@ from data_prep import ranges
 from data_prep.codec import FLOW_QUALITY, decode_flow, encode_flow
 from data_prep.extract import ExtractConfig, extract
 from data_prep.flow import CPU_METHODS, flow_method, to_gray
-from data_prep.middlebury import endpoint_error, read_flo
-from data_prep.synthetic import SyntheticConfig, make_synthetic
+from data_prep.flow.middlebury import endpoint_error, read_flo
+from data_prep.datasets.synthetic import SyntheticConfig, make_synthetic
 from data_prep.video import read_frames
 from tools.benchlib import (PAPER_BROX_PAIRS_PER_S, SIZE, TARGETS, machine, package_file,
                            real_gray_frames, update_readme, write_results)

@@ -16,7 +16,7 @@ import numpy as np
 
 from data_prep.extract import ExtractConfig, extract
 from data_prep.flow import to_gray
-from data_prep.synthetic import SyntheticConfig, make_synthetic
+from data_prep.datasets.synthetic import SyntheticConfig, make_synthetic
 from data_prep.video import read_frames
 from models.input.batches import BatchMaker, parse_params
 from models.input.prefetch import Prefetcher

@@ -13,7 +13,7 @@ import cv2
 
 from data_prep import outputs
 from data_prep.flow import METHODS, flow_method
-from data_prep.middlebury import flow_to_colour, write_flo
+from data_prep.flow.middlebury import flow_to_colour, write_flo
 
 
 def read_gray(path: Path):

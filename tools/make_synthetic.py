@@ -10,7 +10,7 @@ from pathlib import Path
 
 from data_prep import outputs
 from data_prep import ranges
-from data_prep.synthetic import FRAMES, UCF_GROUPS, SyntheticConfig, make_synthetic
+from data_prep.datasets.synthetic import FRAMES, UCF_GROUPS, SyntheticConfig, make_synthetic
 
 
 def main(argv=None) -> int:

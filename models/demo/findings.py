@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data_prep.synthetic import MARKER
+from data_prep.datasets.synthetic import MARKER
 from models.evaluate.fusion import Fused, aligned, fused_scores
 from models.evaluate.metrics import accuracy, paired_difference
 from models.evaluate.score_file import Scores, class_names

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 
-from data_prep.synthetic import MARKER, SyntheticConfig, make_synthetic
+from data_prep.datasets.synthetic import MARKER, SyntheticConfig, make_synthetic
 from models.demo.findings import finding_line, measure, percent
 from models.demo.kernels import THREADS
 from models.demo.summary import write_report

@@ -10,7 +10,7 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend is chosen first
 
-from data_prep.middlebury import flow_to_colour  # noqa: E402
+from data_prep.flow.middlebury import flow_to_colour  # noqa: E402
 from data_prep.store import FlowReader, FrameReader, read_index  # noqa: E402
 from models.train.run_record import read_metrics  # noqa: E402
 

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from data_prep.extract import ExtractConfig, extract
-from data_prep.real_clips import CLIP_SETS, make_clip_dataset
+from data_prep.datasets.real_clips import CLIP_SETS, make_clip_dataset
 from models.nets.cnn_m_2048 import IGNORE_LABEL, NetConfig, classifier_blob, label_tops, net_loss
 from models.nets.paper_nets import paper_nets
 from models.train.cli import with_store_classes

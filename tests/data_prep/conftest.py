@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from data_prep.synthetic import write_video
+from data_prep.datasets.synthetic import write_video
 
 
 def moving_square(n_frames, seed, size=(48, 64)):

@@ -1,18 +1,18 @@
-"""The batch Brox solver (data_prep/brox_batch.py) on its NumPy backend: brox-gpu's reference."""
+"""The batch Brox solver (data_prep/flow/brox_batch.py) on its NumPy backend: brox-gpu's reference."""
 import sys
 
 import cv2
 import numpy as np
 import pytest
 
-import data_prep.brox_batch as brox_batch
-from data_prep.brox_batch import BatchBroxFlow
+import data_prep.flow.brox_batch as brox_batch
+from data_prep.flow.brox_batch import BatchBroxFlow
 from data_prep.extract import ExtractConfig, extract
-from data_prep.brox import BroxFlow
+from data_prep.flow.brox import BroxFlow
 from data_prep.flow import flow_method
-from data_prep.middlebury import endpoint_error
+from data_prep.flow.middlebury import endpoint_error
 from data_prep.store import FlowReader
-from data_prep.synthetic import SyntheticConfig, make_synthetic
+from data_prep.datasets.synthetic import SyntheticConfig, make_synthetic
 from data_prep.video import read_frames
 
 

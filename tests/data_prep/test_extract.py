@@ -12,7 +12,7 @@ import pytest
 from data_prep.extract import ExtractConfig, extract, merge
 from data_prep.flow import flow_method, to_gray
 from data_prep.store import FlowReader, FrameReader, Store, StoreError
-from data_prep.synthetic import write_video
+from data_prep.datasets.synthetic import write_video
 from data_prep.video import read_frames
 
 ROOT = Path(__file__).resolve().parents[2]

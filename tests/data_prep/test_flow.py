@@ -4,10 +4,10 @@ import cv2
 import numpy as np
 import pytest
 
-import data_prep.brox_batch as brox_batch
-from data_prep.brox import BroxFlow
+import data_prep.flow.brox_batch as brox_batch
+from data_prep.flow.brox import BroxFlow
 from data_prep.flow import METHODS, flow_method
-from data_prep.middlebury import endpoint_error
+from data_prep.flow.middlebury import endpoint_error
 
 
 def textured_pair(shift=(2.0, -1.0), size=(120, 160), seed=0):

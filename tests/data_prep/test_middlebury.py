@@ -1,8 +1,8 @@
-"""Middlebury's .flo format (through OpenCV) and colour coding (data_prep/middlebury.py)."""
+"""Middlebury's .flo format (through OpenCV) and colour coding (data_prep/flow/middlebury.py)."""
 import numpy as np
 import pytest
 
-from data_prep.middlebury import flow_to_colour, read_flo, write_flo
+from data_prep.flow.middlebury import flow_to_colour, read_flo, write_flo
 
 
 def test_flo_round_trip_and_refusals(tmp_path, grove3):

@@ -1,9 +1,9 @@
-"""A UCF-101-layout dataset cut from real H.264 footage (data_prep/real_clips.py)."""
+"""A UCF-101-layout dataset cut from real H.264 footage (data_prep/datasets/real_clips.py)."""
 import pytest
 
-from data_prep import real_clips
+from data_prep.datasets import real_clips
 from data_prep.datasets import read_dataset
-from data_prep.real_clips import make_clip_dataset
+from data_prep.datasets.real_clips import make_clip_dataset
 from data_prep.video import read_frames
 
 

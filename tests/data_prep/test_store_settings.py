@@ -165,7 +165,7 @@ def test_a_store_folder_lmdb_has_not_filled_yet_is_a_store_error(tmp_path):
 def test_one_rule_places_a_store_for_extraction_and_finds_it_for_training(tmp_path,
                                                                            monkeypatch):
     from data_prep.store import default_store
-    from data_prep.synthetic import MARKER
+    from data_prep.datasets.synthetic import MARKER
     monkeypatch.chdir(tmp_path)
     real, synthetic = tmp_path / "ucf101", tmp_path / "data" / "synthetic" / "ucf101"
     synthetic.mkdir(parents=True)

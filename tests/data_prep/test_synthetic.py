@@ -5,7 +5,7 @@ import json
 import numpy as np
 
 from data_prep.datasets import read_dataset
-from data_prep.synthetic import (HMDB_CLASSES, MOTIONS, UCF_CLASSES, SyntheticConfig,
+from data_prep.datasets.synthetic import (HMDB_CLASSES, MOTIONS, UCF_CLASSES, SyntheticConfig,
                                  make_synthetic, trajectory)
 from data_prep.video import read_frames
 

@@ -14,7 +14,7 @@ def synthetic_store(tmp_path_factory):
     """The synthetic UCF-101-like dataset, small (10 classes x 8 clips of 12 frames), with
     Farneback flow at 64 px: real videos through the real extraction, in seconds."""
     from data_prep.extract import ExtractConfig, extract
-    from data_prep.synthetic import SyntheticConfig, make_synthetic
+    from data_prep.datasets.synthetic import SyntheticConfig, make_synthetic
     root = tmp_path_factory.mktemp("synthetic")
     make_synthetic(root, SyntheticConfig(seed=0, ucf_clips_per_group=1, hmdb_clips_per_class=3,
                                          frames=12))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import cv2
 
-from data_prep.middlebury import endpoint_error, read_flo
+from data_prep.flow.middlebury import endpoint_error, read_flo
 
 ROOT = Path(__file__).resolve().parents[2]
 

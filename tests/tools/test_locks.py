@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from data_prep.lock import held
-from data_prep.synthetic import SyntheticConfig, make_synthetic
+from data_prep.datasets.synthetic import SyntheticConfig, make_synthetic
 
 pytestmark = pytest.mark.slow  # end to end: `make test-fast` leaves it out
 

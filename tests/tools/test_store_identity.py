@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from data_prep.store import Store, StoreError, require_dataset
-from data_prep.synthetic import SyntheticConfig, make_synthetic
+from data_prep.datasets.synthetic import SyntheticConfig, make_synthetic
 
 ROOT = Path(__file__).resolve().parents[2]
 

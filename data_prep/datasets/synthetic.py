@@ -296,7 +296,7 @@ def make_hmdb_like(root: Path, config: SyntheticConfig) -> int:
 
 
 def write_metadata(root: Path, layout: str, classes: list[SyntheticClass], config) -> None:
-    meta = dict(generator="data_prep/synthetic.py", layout=layout, config=asdict(config),
+    meta = dict(generator="data_prep/datasets/synthetic.py", layout=layout, config=asdict(config),
                 frame_size=list(FRAME_SIZE), fps=FPS, camera_pan_px_per_frame=CAMERA_PAN,
                 camera_jitter_px=CAMERA_JITTER, classes=[asdict(c) for c in classes],
                 groups=class_groups(classes))

@@ -4,7 +4,7 @@ penalisers, coarse-to-fine warping.
 
 It is OpenCV's variational refinement solver, which minimises exactly that energy with
 fixed-point iterations and SOR at one scale, run level by level over an image pyramid, each
-level warping with the flow of the coarser one. The batch solver (`data_prep/brox_batch.py`,
+level warping with the flow of the coarser one. The batch solver (`data_prep/flow/brox_batch.py`,
 method `brox-gpu`) imports its parameters and pyramid from here, so the two solve one problem.
 """
 from __future__ import annotations

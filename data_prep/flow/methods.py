@@ -3,8 +3,8 @@
     method = flow_method("brox")          # or "brox-gpu", "tvl1", "farneback", "dis"
     flow = method(prev_gray, next_gray)   # H x W x 2 float32: (d^x, d^y) in pixels
 
-`brox` is the paper's method, on the CPU (`data_prep/brox.py`). `brox-gpu` is the same solver
-written for arrays (`data_prep/brox_batch.py`), run on CuPy with many pairs a call.
+`brox` is the paper's method, on the CPU (`data_prep/flow/brox.py`). `brox-gpu` is the same solver
+written for arrays (`data_prep/flow/brox_batch.py`), run on CuPy with many pairs a call.
 `brox-opencv-cuda` is OpenCV's own GPU Brox, only where OpenCV was built with CUDA: another
 solver with other parameters, so a method (and a store) of its own name, never a stand-in.
 """
@@ -13,8 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from data_prep.brox import BroxFlow
-from data_prep.brox_batch import BatchBroxFlow
+from data_prep.flow.brox import BroxFlow
+from data_prep.flow.brox_batch import BatchBroxFlow
 
 CPU_METHODS = ("brox", "tvl1", "farneback", "dis")
 METHODS = CPU_METHODS[:1] + ("brox-gpu",) + CPU_METHODS[1:] + ("brox-opencv-cuda",)
