@@ -13,11 +13,9 @@ import os
 import sys
 from pathlib import Path
 
-# Haswell: OpenBLAS's AVX2 + FMA kernels and blocking. The thread count is fixed too, as the
-# split of a product among threads can change its sums (the demo's temporal net after 90
-# iterations: loss 2.0555 on 1 thread, 2.0561 on 2). One thread, as every machine has it, and
-# faster here: Caffe's CPU convolution multiplies one image at a time, products too small to
-# share (2 cores: 6.6 iterations/s on 1 thread, 3.1 on 2; scoring 1.6 ms a crop, 3.7 on 2).
+# Haswell: OpenBLAS's AVX2 + FMA kernels and blocking. The thread count is fixed too (one,
+# which every machine has), as the split of a product among threads changes its sums; the
+# measurements behind both are in docs/demo.md.
 KERNEL = {"OPENBLAS_CORETYPE": "Haswell"}
 THREADS = {"OPENBLAS_NUM_THREADS": "1"}
 NEEDED_FLAGS = {"avx2", "fma"}

@@ -45,13 +45,11 @@ class DemoConfig:
     short_side: int = 64  # frames and flow stored at 64 px (synthetic clips are 160x120)
     input_size: int = 48  # crops of 48 px: the smallest the net's five strided stages take
     batch_size: int = 32
-    # The paper's schedule (lr / 10 at 5/8 and 7/8 of the run) scaled to 500 iterations: at
-    # 300 the temporal net's last loss was 1.2 (ln 10 = 2.3), at 500 0.5 on the same data.
+    # The paper's schedule (lr / 10 at 5/8 and 7/8 of the run) scaled to 500 iterations, the
+    # fewest after which the temporal net had learnt (docs/demo.md, "The demo's nets").
     iters: int = 500
-    # Temporal nets: too few iterations for dropout to pay (at quarter width 0.5 cost 6 points
-    # of held-out accuracy; 0.9 at 1/8 width sent the loss to NaN). The spatial net keeps Table
-    # 1a's 0.5: without it, it is overconfident on the pairs it cannot tell apart, and
-    # averaging follows its coin flips.
+    # Temporal nets: too few iterations for dropout to pay; the spatial net keeps Table 1a's 0.5,
+    # without which it is overconfident where it cannot know (docs/demo.md).
     temporal_dropout: float = 0.0
     spatial_dropout: float = 0.5
     synthetic: SyntheticConfig = SyntheticConfig()
