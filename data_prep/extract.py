@@ -23,9 +23,9 @@ from tqdm import tqdm
 from data_prep.codec import FLOW_QUALITY, FRAME_QUALITY, encode_flow, encode_jpeg
 from data_prep.datasets import DatasetError, Video, read_dataset
 from data_prep.flow import flow_method, to_gray
-from data_prep.store import (DiskFull, Store, agree_settings, claim_dataset, flow_keys, flow_path,
-                             frame_key, frames_path, require_space, stored_methods, write_index,
-                             writing)
+from data_prep.store import (DiskFull, Store, agree_settings, claim_dataset, flow_keys, flow_meta,
+                             flow_path, frame_key, frame_meta, frames_path, require_space,
+                             stored_methods, write_index, writing)
 from data_prep.video import SHORT_SIDE, VideoError, file_sha256, read_frames
 
 # Frame pairs a batch flow method (brox-gpu) solves per call: a UCF-101 video's 341x256 pairs
@@ -97,17 +97,16 @@ def video_records(video: Video, config: ExtractConfig, needs: tuple[bool, bool, 
     need_frames, need_flow, need_backward = needs
     frames = read_frames(video.path, config.short_side)
     height, width = frames[0].shape[:2]
-    frame_meta = dict(frame_count=len(frames), height=height, width=width,
-                      source=str(video.path), sha256=file_sha256(video.path),
-                      jpeg_quality=FRAME_QUALITY, short_side=config.short_side)
+    meta = frame_meta(len(frames), height, width, str(video.path), file_sha256(video.path),
+                      FRAME_QUALITY, config.short_side)
     result = {}
     if need_frames:
         result["frames"] = ({frame_key(video.id, i): encode_jpeg(f, FRAME_QUALITY)
-                             for i, f in enumerate(frames)}, frame_meta)
+                             for i, f in enumerate(frames)}, meta)
     if need_flow or need_backward:
         method, gray = method or flow_method(config.method), [to_gray(f) for f in frames]
         if need_flow:
-            result["flow"] = flow_records(video.id, gray, method, config, frame_meta)
+            result["flow"] = flow_records(video.id, gray, method, config, meta["sha256"])
         else:
             result["backward"] = direction_records(video.id, gray, method, config.bound,
                                                    backward=True)
@@ -126,17 +125,15 @@ def frame_settings(config: ExtractConfig) -> dict:
 
 
 def flow_records(video: str, gray: list[np.ndarray], method, config: ExtractConfig,
-                 frame_meta: dict):
-    meta = dict(frame_count=len(gray), flow_count=len(gray) - 1, method=config.method,
-                parameters=method.parameters(), bound=config.bound, jpeg_quality=FLOW_QUALITY,
-                sha256=frame_meta["sha256"])
-    records, meta["ranges"] = direction_records(video, gray, method, config.bound,
-                                                backward=False)
+                 sha256: str):
+    records, ranges = direction_records(video, gray, method, config.bound, backward=False)
+    backward_ranges = None
     if config.backward:
-        backward, meta["backward_ranges"] = direction_records(video, gray, method, config.bound,
-                                                              backward=True)
+        backward, backward_ranges = direction_records(video, gray, method, config.bound,
+                                                      backward=True)
         records.update(backward)
-    return records, meta
+    return records, flow_meta(len(gray), config.method, method.parameters(), config.bound,
+                              FLOW_QUALITY, sha256, ranges, backward_ranges)
 
 
 def direction_records(video: str, gray: list[np.ndarray], method, bound: float | None,

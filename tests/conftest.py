@@ -8,7 +8,8 @@ import pytest
 
 from data_prep.codec import encode_flow, encode_jpeg
 from data_prep.datasets import Dataset, Video
-from data_prep.store import Store, flow_keys, flow_path, frame_key, frames_path, write_index
+from data_prep.store import (Store, flow_keys, flow_meta, flow_path, frame_key, frame_meta,
+                             frames_path, write_index)
 
 # glog reads this when libcaffe loads; 2 keeps errors and fatal messages only.
 os.environ.setdefault("GLOG_minloglevel", "2")
@@ -73,11 +74,8 @@ def write_store(folder, dataset_name, videos, forward=(2.0, -1.0), backward=(-2.
                 splits[k][subset].append(vid)
             records = {frame_key(vid, i): encode_jpeg(np.full((*size, 3), 10 * i, np.uint8), 95)
                        for i in range(count)}
-            frames.put_video(vid, records, dict(frame_count=count, height=size[0],
-                                                width=size[1], source=vid, sha256="0" * 64))
+            frames.put_video(vid, records, frame_meta(count, *size, vid, "0" * 64, 95, None))
             records, ranges = {}, {"ranges": [], "backward_ranges": []}
-            if backward is None:
-                del ranges["backward_ranges"]
             directions = ((False, forward),) + (((True, backward),) if backward else ())
             for i in range(count - 1):
                 for back, value in directions:
@@ -87,9 +85,9 @@ def write_store(folder, dataset_name, videos, forward=(2.0, -1.0), backward=(-2.
                     kx, ky = flow_keys(vid, i, back)
                     records[kx], records[ky] = jx, jy
                     ranges["backward_ranges" if back else "ranges"].append(r.tolist())
-            flows.put_video(vid, records, dict(frame_count=count, flow_count=count - 1,
-                                               method=method, parameters={}, bound=None,
-                                               jpeg_quality=87, sha256="0" * 64, **ranges))
+            flows.put_video(vid, records, flow_meta(
+                count, method, {}, None, 87, "0" * 64, ranges["ranges"],
+                ranges["backward_ranges"] if backward is not None else None))
     dataset.splits = splits
     write_index(folder, dataset, [method])
     return folder

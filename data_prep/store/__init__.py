@@ -27,8 +27,9 @@ for more of a kind the store can add (backward flow) adds it to the videos that 
 from __future__ import annotations
 
 from data_prep.store.layout import (DATASET, FRAMES, INDEX, META, REAL_STORES, SETTINGS,
-                                    SYNTHETIC_STORES, default_store, flow_keys, flow_path,
-                                    frame_key, frames_path, stored_methods)
+                                    SYNTHETIC_STORES, default_store, flow_keys, flow_meta,
+                                    flow_path, frame_key, frame_meta, frames_path,
+                                    stored_methods)
 from data_prep.store.errors import CorruptRecord, DiskFull, StoreError
 from data_prep.store.space import MIN_FREE, require_space, writing
 from data_prep.store.lmdb_store import INITIAL_MAP_SIZE, Store, decoded

@@ -47,3 +47,22 @@ def frame_key(video: str, i: int) -> str:
 def flow_keys(video: str, i: int, backward: bool = False) -> tuple[str, str]:
     prefix = "b" if backward else ""
     return f"{video}/{prefix}x/{i:05d}", f"{video}/{prefix}y/{i:05d}"
+
+
+def frame_meta(frame_count: int, height: int, width: int, source: str, sha256: str,
+               jpeg_quality: int, short_side: int | None) -> dict:
+    """A video's `meta` record in frames.lmdb."""
+    return dict(frame_count=frame_count, height=height, width=width, source=source,
+                sha256=sha256, jpeg_quality=jpeg_quality, short_side=short_side)
+
+
+def flow_meta(frame_count: int, method: str, parameters: dict, bound, jpeg_quality: int,
+              sha256: str, ranges: list, backward_ranges: list | None = None) -> dict:
+    """A video's `meta` record in flow-{method}.lmdb: each field's [lo, hi] of d^x and d^y as
+    stored (`ranges`; `backward_ranges` only where backward flow is)."""
+    meta = dict(frame_count=frame_count, flow_count=frame_count - 1, method=method,
+                parameters=parameters, bound=bound, jpeg_quality=jpeg_quality, sha256=sha256,
+                ranges=ranges)
+    if backward_ranges is not None:
+        meta["backward_ranges"] = backward_ranges
+    return meta
