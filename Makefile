@@ -39,7 +39,7 @@ TRAINS = train-spatial train-temporal train-multitask
 EVALS = eval-spatial eval-temporal eval-multitask
 BENCHES = bench-flow bench-train bench-test bench-classify
 
-.PHONY: help clean demo bench setup system venv caffe test test-fast prototxt synthetic frames flow merge \
+.PHONY: help clean demo bench setup ready system venv caffe test test-fast prototxt synthetic frames flow merge \
 	$(BENCHES) eval $(EVALS) fuse export classify report $(TRAINS) gpu-kit gpu-check gpu-rehearsal
 
 ##   make help      this list
@@ -74,6 +74,11 @@ caffe: venv
 endif
 caffe:
 	PYTHON=$(VENV)/bin/python CUDA=$(CUDA) bash tools/build_caffe.sh
+
+# Targets that only read score files (fuse, report) run set-up only when the environment cannot
+# import pycaffe yet: no apt check on a machine that has everything.
+ready:
+	@$(VENV)/bin/python -c "import caffe" 2>/dev/null || $(MAKE) --no-print-directory setup
 
 ##   make test      setup, then the test suite (what CI runs)
 test: setup
@@ -130,7 +135,7 @@ eval: setup
 
 ##   make fuse DATASET=ucf101 [SVM=1 SPLITS="1 2 3" SPATIAL_NET= TEMPORAL_NET=]   fuse two nets
 ##        (default Table 4's: the chosen spatial net and the multi-task temporal net)
-fuse: setup
+fuse: ready
 	$(VENV)/bin/python tools/fuse_scores.py --dataset $(DATASET) $(if $(SVM),--svm) \
 		$(if $(SPLITS),--splits $(SPLITS)) \
 		$(if $(SPATIAL_NET),--spatial-net $(SPATIAL_NET)) \
@@ -150,7 +155,7 @@ classify: setup
 		$(if $(GPU),--gpu $(GPU)) $(if $(FIGURE),--figure $(FIGURE)) $(ARGS)
 
 ##   make report      the paper's Tables 1-4 beside ours and Figs. 4-6 -> runs/report/report.md
-report: setup
+report: ready
 	$(VENV)/bin/python tools/report.py $(ARGS)
 
 ##   make bench       every benchmark below in one run -> runs/bench/latest.json, README table

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-INTERNAL = {"system", "venv", "caffe"}  # steps of `make setup`
+INTERNAL = {"system", "venv", "caffe", "ready"}  # steps of `make setup`, and its check
 
 
 def make(*args: str) -> str:
@@ -71,3 +71,11 @@ def test_clean_removes_what_set_up_regenerates_and_never_results_or_stores():
     # one meaning a variable: OUT is a store folder, BUNDLE the exported bundle's
     export = make("-n", "export", "RUN=runs/a", "BUNDLE=b", "OUT=store").split()
     assert export[-2:] == ["--out", "b"]
+
+
+def test_fuse_and_report_run_no_apt_check_where_the_environment_is_complete():
+    for target, tool in (("fuse", "tools/fuse_scores.py"), ("report", "tools/report.py")):
+        commands = make("-n", target)
+        assert "install_system_packages" not in commands and "build_caffe" not in commands
+        assert commands.split("\n", 1)[1].split()[1] == tool
+    assert "install_system_packages" in make("-n", "test")
