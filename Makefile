@@ -30,17 +30,19 @@ TRAIN = $(VENV)/bin/python tools/train_net.py --dataset $(DATASET) --split $(SPL
 	$(if $(WEIGHTS),--weights $(WEIGHTS)) $(if $(RESUME),--resume) $(if $(FRESH),--fresh) \
 	$(if $(ITERS),--iters $(ITERS)) $(if $(NET),--net $(NET)) \
 	$(if $(HOLDOUT),--holdout $(HOLDOUT)) $(if $(MEAN),--mean $(MEAN)) $(ARGS)
-EVAL = $(VENV)/bin/python tools/test_net.py --dataset $(DATASET) --split $(SPLIT) \
+SCORE = $(VENV)/bin/python tools/score_net.py --dataset $(DATASET) --split $(SPLIT) \
 	--subset $(SUBSET) $(if $(SETTING),--setting $(SETTING)) $(if $(NET),--net $(NET)) \
 	$(if $(GPU),--gpu $(GPU)) $(ARGS)
 export CAFFE_SRC CAFFE_CACHE CAFFE_JOBS CUDA_ARCH_BIN
 
 TRAINS = train-spatial train-temporal train-multitask
+SCORES = score-spatial score-temporal score-multitask
+# The stage's name before it was scoring, kept as aliases.
 EVALS = eval-spatial eval-temporal eval-multitask
 BENCHES = bench-flow bench-train bench-test bench-classify
 
 .PHONY: help clean demo bench setup ready system venv caffe test test-fast prototxt synthetic frames flow merge \
-	$(BENCHES) eval $(EVALS) fuse export classify report $(TRAINS) gpu-kit gpu-check gpu-rehearsal
+	$(BENCHES) score eval $(SCORES) $(EVALS) fuse export classify report $(TRAINS) gpu-kit gpu-check gpu-rehearsal
 
 ##   make help      this list
 help:
@@ -122,16 +124,20 @@ merge: setup
 $(TRAINS): train-%: setup
 	$(TRAIN) --stream $*
 
-##   make eval-spatial | eval-temporal | eval-multitask  DATASET= SPLIT= [SUBSET=test|train
-##        SETTING= NET= GPU=0]   25 x 10 test of the run train-* made
+##   make score-spatial | score-temporal | score-multitask  DATASET= SPLIT= [SUBSET=test|train
+##        SETTING= NET= GPU=0]   the 25 x 10 test (Sect. 5) of the run train-* made
 ##        -> runs/scores/{dataset}/{net}_split{k}_{subset}.h5
-$(EVALS): eval-%: setup
-	$(EVAL) --stream $*
+##        (the same under their old names: make eval-spatial | eval-temporal | eval-multitask)
+$(SCORES): score-%: setup
+	$(SCORE) --stream $*
+$(EVALS): eval-%: score-% ;
 
-##   make eval RUN=runs/{dataset}/{net}_split{k} [SUBSET= GPU=]   the same for any run folder
-eval: setup
-	$(VENV)/bin/python tools/test_net.py --run $(RUN) --subset $(SUBSET) $(if $(GPU),--gpu $(GPU)) \
+##   make score RUN=runs/{dataset}/{net}_split{k} [SUBSET= GPU=]   the same for any run folder
+##        (the same under its old name: make eval)
+score: setup
+	$(VENV)/bin/python tools/score_net.py --run $(RUN) --subset $(SUBSET) $(if $(GPU),--gpu $(GPU)) \
 		$(ARGS)
+eval: score ;
 
 ##   make fuse DATASET=ucf101 [SVM=1 SPLITS="1 2 3" SPATIAL_NET= TEMPORAL_NET=]   fuse two nets
 ##        (default Table 4's: the chosen spatial net and the multi-task temporal net)

@@ -1,5 +1,6 @@
 """The Makefile: `make help` is made from the targets' own "## " lines and names every target a
-user runs; the train-%, eval-% and bench-% pattern rules reach the tools with the right flags."""
+user runs; the train-%, score-% (and its eval-% aliases) and bench-% pattern rules reach the tools
+with the right flags."""
 import re
 import subprocess
 import sys
@@ -25,7 +26,7 @@ def phony_targets() -> set[str]:
 def test_help_names_every_target_a_user_runs():
     listed = set(re.findall(r"(?:make |\| )([a-z]+(?:-[a-z]+)?)", make("help")))
     targets = phony_targets()
-    assert {"demo", "test", "train-temporal", "eval-multitask", "bench-flow", "fuse"} <= targets
+    assert {"demo", "test", "train-temporal", "score-multitask", "bench-flow", "fuse"} <= targets
     assert targets - listed == set()
 
 
@@ -33,7 +34,7 @@ def test_pattern_rules_pass_the_stream_and_the_bench_name():
     assert "tools/train_net.py --dataset hmdb51 --split 2" in make("-n", "train-multitask",
                                                                    "DATASET=hmdb51", "SPLIT=2")
     assert make("-n", "train-multitask", "DATASET=hmdb51").rstrip().endswith("--stream multitask")
-    assert make("-n", "eval-spatial").rstrip().endswith("--subset test     --stream spatial")
+    assert make("-n", "score-spatial").rstrip().endswith("--subset test     --stream spatial")
     assert make("-n", "bench-train").rstrip().endswith("tools/bench_train.py")
 
 

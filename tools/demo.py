@@ -4,7 +4,7 @@
     python tools/demo.py [--out runs/demo] [--full] [--fresh]
 
 The demo is models/demo/: every stage runs one of the project's tools (extract, train_net,
-test_net) as a user would; a stage whose output exists is kept, so an interrupted demo resumes.
+score_net) as a user would; a stage whose output exists is kept, so an interrupted demo resumes.
 Writes OUT/report.md (tables and figures) and OUT/results.json.
 """
 from __future__ import annotations

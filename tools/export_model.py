@@ -7,8 +7,8 @@ and caffemodel, the class list, the extraction settings the temporal stream need
     python tools/export_model.py --run RUN [--run RUN]   # each run's record says its stream
 
 The bundle's layout and its readme: models/bundle/bundle.py. Accuracy is quoted from the score
-files tools/test_net.py wrote for exactly these weights; --fusion svm trains the SVM on the
-training videos' score files (test_net --subset train), as tools/fuse_scores.py does.
+files tools/score_net.py wrote for exactly these weights; --fusion svm trains the SVM on the
+training videos' score files (score_net --subset train), as tools/fuse_scores.py does.
 
 Exit code: 0 exported, 2 refused (nothing written).
 """

@@ -120,7 +120,7 @@ train_resume_eval() {
   $MAKE_KIT train-temporal $gpus $common RESUME=1 ARGS="$args" || return
   (($(last_snapshot "$snaps") == iters)) || { echo "gpu_check: the resumed run did not reach $iters"; return 1; }
   echo "gpu_check: resumed from $killed_at to $iters"
-  $MAKE_KIT eval-temporal $gpu ARGS="--runs $WORK/runs --out $WORK/scores --quiet"
+  $MAKE_KIT score-temporal $gpu ARGS="--runs $WORK/runs --out $WORK/scores --quiet"
 }
 
 last_snapshot() {  # snapshots folder: the iteration of its last whole snapshot

@@ -22,7 +22,7 @@ from models.evaluate.tables import write_report
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scores", type=Path, default=Path("runs/scores"),
-                        help="the score files' folder (tools/test_net.py --out)")
+                        help="the score files' folder (tools/score_net.py --out)")
     parser.add_argument("--runs", type=Path, default=Path("runs"),
                         help="the training runs' folder (for the conv1 filters)")
     parser.add_argument("--out", type=outputs.output_folder, default=Path("runs/report"))

@@ -5,7 +5,7 @@ The video goes through the extraction the stores were made with (data_prep/extra
 `video_records`: the same decoding, rescaling, flow method and parameters, JPEG quantisation)
 into a temporary store, and is scored by the same 25 frames x 10 crops protocol
 (models/evaluate/protocol.py) and fused as the bundle says; so a video of the benchmark scores
-as tools/test_net.py and tools/fuse_scores.py scored it. Everything is checked before any flow
+as tools/score_net.py and tools/fuse_scores.py scored it. Everything is checked before any flow
 is computed or any net is run: the bundle, each video, the settings this version can reproduce.
 """
 from __future__ import annotations

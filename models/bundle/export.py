@@ -2,7 +2,7 @@
 
 Each stream comes from its run's record (net, settings, stores) and weights (default the last
 snapshot); the extraction settings from the stores it was trained on; the accuracy from the score
-files tools/test_net.py wrote for exactly these weights; the SVM from the training videos' score
+files tools/score_net.py wrote for exactly these weights; the SVM from the training videos' score
 files, trained as tools/fuse_scores.py trains it.
 """
 from __future__ import annotations
@@ -117,7 +117,7 @@ def classes_of(streams: dict[str, Stream]) -> list[str]:
 
 
 def matching_scores(scores_dir: Path, stream: Stream, subset: str):
-    """The score file tools/test_net.py wrote for these weights on `subset`, or None."""
+    """The score file tools/score_net.py wrote for these weights on `subset`, or None."""
     t = stream.trained_on
     path = named_path(scores_dir, t["dataset"], stream.net, t["split"], subset)
     if path.is_file() and read_identity(path).weights_sha1 == stream.sha1:
@@ -137,7 +137,7 @@ def measured(streams: dict[str, Stream], scores_dir: Path, fusion: str) -> tuple
             kind, subset = lacking[0]
             raise BundleError(
                 f"--fusion svm needs both streams' score files of these weights in {scores_dir}, "
-                f"and the {kind} stream's {subset} scores are not there: run `tools/test_net.py "
+                f"and the {kind} stream's {subset} scores are not there: run `tools/score_net.py "
                 f"--run {streams[kind].trained_on['run']} --subset {subset} --out {scores_dir}`.")
     result = {k: dict(accuracy=accuracy(s.scores, s.labels), videos=len(s.labels),
                       score_file=s.path) for k, s in test.items() if s is not None}

@@ -40,12 +40,12 @@ def accuracy_lines(bundle: Bundle) -> list[str]:
     a = bundle.accuracy
     if not a:
         return ["Not measured: no score file of these weights was found when it was exported "
-                "(`tools/test_net.py`, then export again)."]
+                "(`tools/score_net.py`, then export again)."]
     videos = max(v["videos"] for v in a.values())
     columns = [k for k in ("spatial", "temporal") if k in a] + (["fused"] if "fused" in a else [])
     heads = [f"fused ({a['fused']['method']})" if k == "fused" else k for k in columns]
     return [f"On {bundle.dataset} split {bundle.split}'s {videos} test videos, 25 frames x 10 "
-            "crops a video (Sect. 5), as `tools/test_net.py` and `tools/fuse_scores.py` measured "
+            "crops a video (Sect. 5), as `tools/score_net.py` and `tools/fuse_scores.py` measured "
             "them:", "", "| " + " | ".join(heads) + " |", "|" + "---|" * len(columns),
             "| " + " | ".join(percent(a[k]["accuracy"]) for k in columns) + " |"]
 

@@ -3,7 +3,7 @@
 
     python tools/demo.py [--out runs/demo] [--full] [--fresh]
 
-Every stage is one of the project's own tools (tools/extract.py, train_net.py, test_net.py) run
+Every stage is one of the project's own tools (tools/extract.py, train_net.py, score_net.py) run
 as a user would; a stage whose output exists is kept, so an interrupted demo resumes. Writes
 OUT/report.md (tables and figures) and OUT/results.json.
 """
@@ -166,7 +166,7 @@ class Demo:
         record = read_record(folder)
         path = named_path(self.scores, record.dataset, record.net, record.split, subset)
         if not path.exists():
-            self.tool("test_net", ["--run", folder, "--subset", subset, "--out", self.scores,
+            self.tool("score_net", ["--run", folder, "--subset", subset, "--out", self.scores,
                                    "--quiet"], f"test_{net.key}_{subset}")
         return path
 

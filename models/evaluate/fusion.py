@@ -36,7 +36,7 @@ def check_roles(roles: dict[str, Scores]) -> None:
             leak = "; training the SVM on test scores would leak the test set into fusion" \
                 if subset == "train" else ""
             raise ScoreError(f"{scores.path} holds {i.subset} videos' scores but is given as the "
-                             f"{role} scores{leak}: give the file `test_net --subset {subset}` "
+                             f"{role} scores{leak}: give the file `score_net --subset {subset}` "
                              "wrote.")
     first = next(iter(roles.values()))
     for role, scores in roles.items():

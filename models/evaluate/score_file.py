@@ -9,7 +9,7 @@ here and nowhere else.
     attributes  net, dataset, split, subset ("train" / "test"), stream, weights, weights_sha1,
                 class_names
 
-While tools/test_net.py runs, {name}.partial.jsonl holds the videos done so far: its first line
+While tools/score_net.py runs, {name}.partial.jsonl holds the videos done so far: its first line
 is the identity above, so a partial file of another net or other weights is never resumed.
 """
 from __future__ import annotations
@@ -108,7 +108,7 @@ def identity_of(path, attrs) -> ScoreIdentity:
     missing = [k for k in ScoreIdentity.__dataclass_fields__ if k not in attrs]
     if missing:
         raise ScoreError(f"{path} does not say its {', '.join(missing)}: it was not written by "
-                         "tools/test_net.py; test the run again to make it.")
+                         "tools/score_net.py; test the run again to make it.")
     return ScoreIdentity(_text(attrs["net"]), _text(attrs["dataset"]), int(attrs["split"]),
                          _text(attrs["subset"]), _text(attrs["stream"]),
                          _text(attrs["weights_sha1"]))
@@ -117,12 +117,12 @@ def identity_of(path, attrs) -> ScoreIdentity:
 def opened(path: Path) -> h5py.File:
     """The score file open for reading; one that is missing, truncated or not HDF5 is refused."""
     if not path.is_file():
-        raise ScoreError(f"score file {path} does not exist; run tools/test_net.py first.")
+        raise ScoreError(f"score file {path} does not exist; run tools/score_net.py first.")
     try:
         return h5py.File(path, "r")
     except OSError as error:
         raise ScoreError(f"{path} is not a whole HDF5 file ({error}); it is damaged (a copy cut "
-                         "short?): delete it and score the run again with tools/test_net.py."
+                         "short?): delete it and score the run again with tools/score_net.py."
                          ) from None
 
 

@@ -1,5 +1,5 @@
 """Scoring a trained run as the paper tests (25 frames x 10 crops a video, models/evaluate/
-protocol.py) into its score file (models/evaluate/score_file.py): what tools/test_net.py does.
+protocol.py) into its score file (models/evaluate/score_file.py): what tools/score_net.py does.
 
 Everything is checked before any work (the run, its weights' shapes, the store serving every
 video, the score file's owner, free space); an interrupted test resumes from its .partial.jsonl.
@@ -35,7 +35,7 @@ class TestError(Exception):
 
 
 def add_score_arguments(parser: argparse.ArgumentParser) -> None:
-    """tools/test_net.py's flags: a run (or the net flags naming one), then the test's."""
+    """tools/score_net.py's flags: a run (or the net flags naming one), then the test's."""
     parser.add_argument("--run", type=Path, help="a training run's folder (default: the one "
                         "the net flags below name, runs/{dataset}/{net}_split{k})")
     add_net_arguments(parser)
@@ -103,7 +103,7 @@ def score_videos(net, record, partial: PartialScores, videos, batch: int, quiet:
         try:
             inputs = video_inputs(reader, video, count, config, config.input_size, mean)
         except CorruptRecord as error:
-            print(f"test_net: {error}", file=sys.stderr)
+            print(f"score_net: {error}", file=sys.stderr)
             corrupt.append(video)
             continue
         partial.add(video, video_score(net, inputs, output, batch))
@@ -121,7 +121,7 @@ def score_run(args) -> int:
 
 def score_locked(args, record, weights, identity, path, videos, classes, split_videos) -> int:
     if path.exists():
-        print(f"test_net: {path} already holds these weights' scores; nothing to do.")
+        print(f"score_net: {path} already holds these weights' scores; nothing to do.")
         return 0
     deploy = record.folder / "deploy.prototxt"
     deploy.write_text(str(cnn_m_2048(record.net_config, "deploy")))
@@ -134,7 +134,7 @@ def score_locked(args, record, weights, identity, path, videos, classes, split_v
     partial = PartialScores(path.with_name(path.stem + ".partial.jsonl"), identity)
     corrupt = score_videos(net, record, partial, videos, args.batch, args.quiet)
     if corrupt:
-        print(f"test_net: {len(corrupt)} video(s) could not be read; the {len(partial.done)} "
+        print(f"score_net: {len(corrupt)} video(s) could not be read; the {len(partial.done)} "
               f"scored are kept in {partial.path}: redo those videos' stores, then run again.",
               file=sys.stderr)
         return 1
@@ -146,11 +146,11 @@ def score_locked(args, record, weights, identity, path, videos, classes, split_v
     partial.path.unlink()
     fewer = f" (of the split's {split_videos})" if split_videos and split_videos > len(videos) \
         else ""
-    print(f"test_net: {identity.net}, {len(videos)}{fewer} {args.subset} videos of "
+    print(f"score_net: {identity.net}, {len(videos)}{fewer} {args.subset} videos of "
           f"{identity.dataset} split {identity.split}, accuracy "
           f"{100 * accuracy(scores, labels):.1f}% (25 frames x 10 crops) -> {path}")
     return 0
 
 
-# What score_run raises when it refuses before any work (tools/test_net.py: exit 2).
+# What score_run raises when it refuses before any work (tools/score_net.py: exit 2).
 REFUSALS = (TestError, RunError, ScoreError, StoreError, InputError, WeightsError)

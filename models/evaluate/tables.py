@@ -1,6 +1,6 @@
 """The paper's tables and figures from whatever runs exist (Sect. 6, Tables 1-4, Figs. 4-6).
 
-Each net that tools/test_net.py has tested has a score file saying which net it is, on which
+Each net that tools/score_net.py has tested has a score file saying which net it is, on which
 dataset, split and subset (models/evaluate/score_file.py); this module puts them beside the paper's
 numbers, fuses the streams for Tables 3-4, and draws the confusion matrix, the per-class recall
 and the first-layer filters of a temporal net.

@@ -1,5 +1,5 @@
 """The command-line choice of one of the paper's nets: the flags tools/train_net.py and
-tools/test_net.py share, and the net they name."""
+tools/score_net.py share, and the net they name."""
 from __future__ import annotations
 
 import argparse

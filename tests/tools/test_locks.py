@@ -113,13 +113,13 @@ def test_a_second_test_into_a_score_file_is_refused(store, tmp_path):
     assert trained.returncode == 0, trained.stderr[-1500:]
     folder = runs / "ucf101" / f"{NET}_split1"
     out = tmp_path / "scores"
-    args = ["tools/test_net.py", "--run", str(folder), "--out", str(out), "--quiet"]
+    args = ["tools/score_net.py", "--run", str(folder), "--out", str(out), "--quiet"]
     first = start(*args)
     path = out / "ucf101" / f"{NET}_split1_test.h5"
     holder = paused_holding(first, path.with_name(path.name + ".lock"))
     second = run(*args)
     assert second.returncode == 2
-    assert second.stderr.strip() == "test_net: " + refusal(f"the score file {path}", holder)
+    assert second.stderr.strip() == "score_net: " + refusal(f"the score file {path}", holder)
     assert finish(first)[0] == 0 and path.is_file()
 
 

@@ -51,7 +51,7 @@ def test_the_walk_sees_every_tool_and_the_flags_that_matter():
     assert len(TOOLS) >= 20
     flags = {(t, a.option_strings[-1]) for t in TOOLS for a in numeric_actions(parser_of(t))}
     assert {("train_net", "--iters"), ("train_net", "--batch-size"), ("extract", "--jobs"),
-            ("test_net", "--batch"), ("classify_video", "--top"), ("make_synthetic", "--frames"),
+            ("score_net", "--batch"), ("classify_video", "--top"), ("make_synthetic", "--frames"),
             ("train_net", "--dropout"), ("recipe_losses", "--width")} <= flags
 
 

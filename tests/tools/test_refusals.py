@@ -28,7 +28,7 @@ def train_net(store, runs, *flags):
 
 
 def run_test_net(*flags):
-    return subprocess.run([sys.executable, "tools/test_net.py", "--quiet", *flags], cwd=ROOT,
+    return subprocess.run([sys.executable, "tools/score_net.py", "--quiet", *flags], cwd=ROOT,
                           capture_output=True, text=True)
 
 
@@ -120,8 +120,8 @@ def test_weights_of_another_shape_are_refused_before_caffe_sees_them(store, tmp_
     assert train_net(store, runs, "--net", l5).returncode == 0
     weights = runs / "ucf101" / f"{l5}_split1" / "snapshots" / f"{l5}_iter_2.caffemodel"
     message = refused(run_test_net("--run", str(runs / "ucf101" / f"{L10}_split1"), "--weights",
-                               str(weights), "--out", str(tmp_path / "scores")), "test_net")
-    assert message.startswith(f"test_net: weights file {weights}: layer conv1 has blobs of shape "
+                               str(weights), "--out", str(tmp_path / "scores")), "score_net")
+    assert message.startswith(f"score_net: weights file {weights}: layer conv1 has blobs of shape "
                               "[(12, 10, 7, 7), (12,)] there but [(12, 20, 7, 7), (12,)] in the "
                               "net;")
     assert not (tmp_path / "scores" / "ucf101").exists() or not list(
@@ -137,8 +137,8 @@ def test_scores_of_other_weights_are_never_overwritten(store, tmp_path):
     path = scores / "ucf101" / f"{L10}_split1_test.h5"
     before = path.read_bytes()
     assert train_net(store, runs, "--net", L10, "--resume", "--iters", "4").returncode == 0
-    message = refused(run_test_net("--run", str(run), "--out", str(scores)), "test_net")
-    assert message.startswith(f"test_net: {path} holds the scores of weights ")
+    message = refused(run_test_net("--run", str(run), "--out", str(scores)), "score_net")
+    assert message.startswith(f"score_net: {path} holds the scores of weights ")
     assert message.endswith("; delete it to score these weights, or give another --out.")
     assert path.read_bytes() == before
 
@@ -203,8 +203,8 @@ def test_a_net_trained_on_every_video_has_no_test_set_and_pre_trains_another(sto
     assert (record["split"], record["splits"], record["dataset"]) == ("all", {"ucf101": "all"},
                                                                       "ucf101")
     message = refused(run_test_net("--run", str(run), "--out", str(tmp_path / "scores")),
-                      "test_net")
-    assert message == (f"test_net: {run} was trained on every ucf101 video (--split all): it has "
+                      "score_net")
+    assert message == (f"score_net: {run} was trained on every ucf101 video (--split all): it has "
                        "no test set. It is for pre-training: give its snapshot to another run as "
                        "--weights (Table 2).")
     # Its snapshot starts another net, as Table 2's fine-tuned net starts from UCF-101's.

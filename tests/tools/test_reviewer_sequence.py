@@ -46,19 +46,19 @@ def reviewer(tmp_path_factory, store_writer):
     outputs = {}
     # Table 1a (one row), its weights standing in for ImageNet's in the chosen spatial net.
     make("train-spatial", "DATASET=ucf101", "SETTING=scratch", f"NET={SCRATCH}", args=train)
-    make("eval-spatial", "DATASET=ucf101", f"NET={SCRATCH}", args=test)
+    make("score-spatial", "DATASET=ucf101", f"NET={SCRATCH}", args=test)
     weights = runs / "ucf101" / f"{SCRATCH}_split1" / "snapshots" / f"{SCRATCH}_iter_2.caffemodel"
     # Table 1b: two temporal nets of one stream, into one score folder.
     for net in (L10, L1):
         make("train-temporal", "DATASET=ucf101", f"NET={net}", args=train)
-        make("eval-temporal", "DATASET=ucf101", f"NET={net}", args=test)
+        make("score-temporal", "DATASET=ucf101", f"NET={net}", args=test)
     # Tables 3 and 4 (split 1): the chosen spatial net and the multi-task net on both datasets.
     for d in ("ucf101", "hmdb51"):
         make("train-spatial", f"DATASET={d}", f"WEIGHTS={weights}", args=train)
         make("train-multitask", f"DATASET={d}", args=train)
         for s in ("test", "train"):
-            make("eval-spatial", f"DATASET={d}", f"SUBSET={s}", args=test)
-            make("eval-multitask", f"DATASET={d}", f"SUBSET={s}", args=test)
+            make("score-spatial", f"DATASET={d}", f"SUBSET={s}", args=test)
+            make("score-multitask", f"DATASET={d}", f"SUBSET={s}", args=test)
         outputs[f"fuse {d}"] = make("fuse", f"DATASET={d}", "SVM=1",
                                     args=f"--scores {scores} --splits 1").stdout
     outputs["report"] = make("report", args=f"--scores {scores} --runs {runs} --out "

@@ -39,14 +39,14 @@ def test_a_test_video_missing_from_the_store_is_named_and_the_test_refused(tmp_p
     assert trained.returncode == 0, trained.stderr[-1500:]
     folder = runs / "ucf101" / f"{NET}_split1"
     scores = tmp_path / "scores"
-    refused = run("tools/test_net.py", "--run", str(folder), "--out", str(scores), "--quiet")
+    refused = run("tools/score_net.py", "--run", str(folder), "--out", str(scores), "--quiet")
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines() == [
-        f"test_net: 1 of split 1's 20 test videos cannot be scored from {store.resolve()} (not "
+        f"score_net: 1 of split 1's 20 test videos cannot be scored from {store.resolve()} (not "
         "on disk, or not extracted): extract them, or pass --allow-missing to score the 19 it "
         "holds (the score file says so). They are:", lost]
     assert not list(scores.rglob("*.h5"))
-    allowed = run("tools/test_net.py", "--run", str(folder), "--out", str(scores), "--quiet",
+    allowed = run("tools/score_net.py", "--run", str(folder), "--out", str(scores), "--quiet",
                   "--allow-missing")
     assert allowed.returncode == 0, allowed.stderr[-1500:]
     assert f"{NET}, 19 (of the split's 20) test videos of ucf101 split 1" in allowed.stdout
@@ -60,15 +60,15 @@ def test_a_test_video_missing_from_the_store_is_named_and_the_test_refused(tmp_p
     # The score file cut short (a copy, say): testing into it again is one sentence, not an
     # HDF5 traceback; a partial file whose first line a kill cut short is begun again.
     path.write_bytes(path.read_bytes()[:3000])
-    damaged = run("tools/test_net.py", "--run", str(folder), "--out", str(scores), "--quiet",
+    damaged = run("tools/score_net.py", "--run", str(folder), "--out", str(scores), "--quiet",
                   "--allow-missing")
     assert damaged.returncode == 2 and "Traceback" not in damaged.stderr
-    assert damaged.stderr.startswith(f"test_net: {path} is not a whole HDF5 file (")
+    assert damaged.stderr.startswith(f"score_net: {path} is not a whole HDF5 file (")
     assert damaged.stderr.endswith("); it is damaged (a copy cut short?): delete it and score "
-                                   "the run again with tools/test_net.py.\n")
+                                   "the run again with tools/score_net.py.\n")
     path.unlink()
     path.with_name(path.stem + ".partial.jsonl").write_text('{"identity": {"da')
-    again = run("tools/test_net.py", "--run", str(folder), "--out", str(scores), "--quiet",
+    again = run("tools/score_net.py", "--run", str(folder), "--out", str(scores), "--quiet",
                 "--allow-missing")
     assert again.returncode == 0, again.stderr[-1500:]
     assert read_scores(path).video_ids == written.video_ids

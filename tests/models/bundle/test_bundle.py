@@ -1,6 +1,6 @@
 """A trained two-stream model exported as a Model Zoo bundle and used on videos: real synthetic
 clips through the real extraction, tiny real Caffe nets, the scores compared with the ones
-tools/test_net.py and tools/fuse_scores.py gave the same test videos."""
+tools/score_net.py and tools/fuse_scores.py gave the same test videos."""
 import hashlib
 import json
 import shutil
@@ -62,7 +62,7 @@ def trained(synthetic_store, tmp_path_factory, mean_writer):
                                                        else [])))
         folders[kind] = runs / "ucf101" / f"{net}_split1"
         for subset in ("test", "train"):
-            ok(tool("test_net", "--run", folders[kind], "--subset", subset, "--out", scores,
+            ok(tool("score_net", "--run", folders[kind], "--subset", subset, "--out", scores,
                     "--quiet"))
     bundles = {}
     for fusion in ("average", "svm"):
@@ -169,7 +169,7 @@ def test_the_mean_image_a_spatial_net_learnt_with_is_the_one_it_is_tested_and_sh
     trainval = text_format.Parse((run / "trainval.prototxt").read_text(),
                                  caffe_pb2.NetParameter())
     assert json.loads(trainval.layer[0].python_param.param_str)["mean_file"] == str(mean)
-    # test_net's scores are the deploy net's on crops minus the mean image, not the pixel
+    # score_net's scores are the deploy net's on crops minus the mean image, not the pixel
     deploy = tmp_path / "deploy.prototxt"
     deploy.write_text(str(cnn_m_2048(record.net_config, "deploy")))
     net = trained_net(deploy, latest_snapshot(run).with_suffix(".caffemodel"))
@@ -212,9 +212,9 @@ def test_a_mean_image_is_refused_for_flow_for_another_run_and_once_changed(train
     original = mean.read_bytes()
     try:
         mean.write_bytes(other.read_bytes())
-        message = refused(tool("test_net", "--run", run, "--out", tmp_path / "scores",
-                               "--quiet"), "test_net")
-        assert message == (f"test_net: {mean} is not the mean image the run {run} was trained "
+        message = refused(tool("score_net", "--run", run, "--out", tmp_path / "scores",
+                               "--quiet"), "score_net")
+        assert message == (f"score_net: {mean} is not the mean image the run {run} was trained "
                            f"with (sha1 {hashlib.sha1(other.read_bytes()).hexdigest()[:10]}, the "
                            f"net's {hashlib.sha1(original).hexdigest()[:10]}): put that file back.")
     finally:
@@ -326,7 +326,7 @@ def test_export_refuses_an_existing_bundle_a_swapped_stream_and_an_svm_without_s
                            "--out", tmp_path / "b"), "export_model")
     assert message == (f"export_model: --fusion svm needs both streams' score files of these "
                        f"weights in {tmp_path / 'none'}, and the spatial stream's train scores "
-                       f"are not there: run `tools/test_net.py --run {runs['spatial']} --subset "
+                       f"are not there: run `tools/score_net.py --run {runs['spatial']} --subset "
                        f"train --out {tmp_path / 'none'}`.")
     assert not (tmp_path / "b").exists() and not (tmp_path / "b.writing").exists()
 

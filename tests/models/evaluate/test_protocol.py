@@ -73,7 +73,7 @@ def test_a_trained_run_gives_a_score_file_and_a_second_run_resumes(store_writer,
     done = np.float32([1.0, 0.0, 0.0])  # the head has the store's 3 classes
     PartialScores(path.with_name(f"{NET}_split1_train.partial.jsonl"), identity).add(
         "C0/v0_0.avi", done)
-    test = subprocess.run([sys.executable, "tools/test_net.py", "--run", str(run), "--subset",
+    test = subprocess.run([sys.executable, "tools/score_net.py", "--run", str(run), "--subset",
                            "train", "--out", str(out), "--quiet"], cwd=ROOT, capture_output=True,
                           text=True)
     assert test.returncode == 0, test.stderr[-1500:]
@@ -87,21 +87,21 @@ def test_a_trained_run_gives_a_score_file_and_a_second_run_resumes(store_writer,
         assert f.attrs["subset"] == "train" and f.attrs["stream"] == "temporal"
         assert list(f["labels"][:]) == [int(v[1]) for v in ids]
     assert not path.with_name(f"{NET}_split1_train.partial.jsonl").exists()
-    again = subprocess.run([sys.executable, "tools/test_net.py", "--run", str(run), "--subset",
+    again = subprocess.run([sys.executable, "tools/score_net.py", "--run", str(run), "--subset",
                             "train", "--out", str(out), "--quiet"], cwd=ROOT, capture_output=True,
                            text=True)
     assert again.returncode == 0
-    assert again.stdout.strip() == (f"test_net: {path} already holds these weights' scores; "
+    assert again.stdout.strip() == (f"score_net: {path} already holds these weights' scores; "
                                     "nothing to do.")
 
 
 def test_the_net_flags_name_the_run_train_net_made(tmp_path):
-    result = subprocess.run([sys.executable, "tools/test_net.py", "--stream", "multitask",
+    result = subprocess.run([sys.executable, "tools/score_net.py", "--stream", "multitask",
                              "--dataset", "hmdb51", "--split", "2", "--runs", str(tmp_path)],
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 2
     expected = tmp_path / "hmdb51" / "multitask_temporal_flow-L10-meansub_scratch_drop0.9_split2"
-    assert result.stderr.strip() == (f"test_net: {expected} has no config.json; give a folder "
+    assert result.stderr.strip() == (f"score_net: {expected} has no config.json; give a folder "
                                      "that tools/train_net.py made.")
 
 
@@ -136,7 +136,7 @@ def test_table2s_borrowed_classes_train_one_head_and_test_on_the_own_classes(sto
     assert params["borrowed_class_names"] == {"ucf101": ["U2", "u0"]}
     assert params["splits"] == {"hmdb51": 1, "ucf101": "all"}
     assert "num_output: 4" in (run / "trainval.prototxt").read_text()  # 2 own + 2 borrowed
-    test = subprocess.run([sys.executable, "tools/test_net.py", "--run", str(run), "--out",
+    test = subprocess.run([sys.executable, "tools/score_net.py", "--run", str(run), "--out",
                            str(tmp_path / "scores"), "--quiet"], cwd=ROOT, capture_output=True,
                           text=True)
     assert test.returncode == 0, test.stderr[-1500:]

@@ -29,7 +29,7 @@ def test_a_file_without_its_identity_is_refused(tmp_path):
         f["scores"], f["labels"], f["video_ids"] = np.eye(2), [0, 1], [b"a", b"b"]
         f.attrs["stream"] = "temporal"
     with pytest.raises(ScoreError, match="old.h5 does not say its net, dataset, split, subset, "
-                                         "weights_sha1: it was not written by tools/test_net.py"):
+                                         "weights_sha1: it was not written by tools/score_net.py"):
         read_scores(tmp_path / "old.h5")
 
 
@@ -75,4 +75,4 @@ def test_a_truncated_score_file_is_one_sentence(tmp_path):
             read(path)
         assert str(refused.value).startswith(f"{path} is not a whole HDF5 file (")
         assert str(refused.value).endswith("); it is damaged (a copy cut short?): delete it and "
-                                           "score the run again with tools/test_net.py.")
+                                           "score the run again with tools/score_net.py.")

@@ -16,7 +16,7 @@ NAMES = ["a", "b", "c"]
 
 
 def scored(scores_dir, net, scores, labels, split=1, dataset="ucf101"):
-    """A net's test and training scores, as tools/test_net.py names and writes them."""
+    """A net's test and training scores, as tools/score_net.py names and writes them."""
     ids = [f"v{i}" for i in range(len(labels))]
     stream = "spatial" if "_spatial_" in net else "temporal"
     for subset in ("test", "train"):
@@ -82,7 +82,7 @@ def test_a_truncated_score_file_is_left_out_of_the_report_by_name(tmp_path):
     warning, = [line for line in result.stderr.splitlines() if line.startswith("report: left")]
     assert warning.startswith(f"report: left out {cut} is not a whole HDF5 file (")
     assert warning.endswith("); it is damaged (a copy cut short?): delete it and score the run "
-                            "again with tools/test_net.py.")
+                            "again with tools/score_net.py.")
     assert result.stdout == f"report: 1 run(s) -> {out / 'report.md'}\n"
     report = (out / "report.md").read_text()
     assert f"- {warning[len('report: left out '):]}" in report.splitlines()

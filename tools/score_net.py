@@ -1,6 +1,6 @@
 """Tests a trained net as the paper does (25 frames x 10 crops a video) and writes its score file.
 
-    python tools/test_net.py \
+    python tools/score_net.py \
         --run runs/ucf101/ucf101_temporal_flow-L10-meansub_scratch_drop0.9_split1 \
         [--subset test|train] [--weights X.caffemodel] [--gpu 0] [--out runs/scores]
 
@@ -25,7 +25,7 @@ def main(argv=None) -> int:
     try:
         return score_run(parser.parse_args(argv))
     except REFUSALS as error:
-        print(f"test_net: {error}", file=sys.stderr)
+        print(f"score_net: {error}", file=sys.stderr)
         return 2
 
 
