@@ -27,7 +27,7 @@ def train_net(store, runs, *flags):
                           text=True)
 
 
-def run_test_net(*flags):
+def run_score_net(*flags):
     return subprocess.run([sys.executable, "tools/score_net.py", "--quiet", *flags], cwd=ROOT,
                           capture_output=True, text=True)
 
@@ -119,7 +119,7 @@ def test_weights_of_another_shape_are_refused_before_caffe_sees_them(store, tmp_
     assert train_net(store, runs, "--net", L10).returncode == 0
     assert train_net(store, runs, "--net", l5).returncode == 0
     weights = runs / "ucf101" / f"{l5}_split1" / "snapshots" / f"{l5}_iter_2.caffemodel"
-    message = refused(run_test_net("--run", str(runs / "ucf101" / f"{L10}_split1"), "--weights",
+    message = refused(run_score_net("--run", str(runs / "ucf101" / f"{L10}_split1"), "--weights",
                                str(weights), "--out", str(tmp_path / "scores")), "score_net")
     assert message.startswith(f"score_net: weights file {weights}: layer conv1 has blobs of shape "
                               "[(12, 10, 7, 7), (12,)] there but [(12, 20, 7, 7), (12,)] in the "
@@ -133,11 +133,11 @@ def test_scores_of_other_weights_are_never_overwritten(store, tmp_path):
     runs, scores = tmp_path / "runs", tmp_path / "scores"
     assert train_net(store, runs, "--net", L10).returncode == 0
     run = runs / "ucf101" / f"{L10}_split1"
-    assert run_test_net("--run", str(run), "--out", str(scores)).returncode == 0
+    assert run_score_net("--run", str(run), "--out", str(scores)).returncode == 0
     path = scores / "ucf101" / f"{L10}_split1_test.h5"
     before = path.read_bytes()
     assert train_net(store, runs, "--net", L10, "--resume", "--iters", "4").returncode == 0
-    message = refused(run_test_net("--run", str(run), "--out", str(scores)), "score_net")
+    message = refused(run_score_net("--run", str(run), "--out", str(scores)), "score_net")
     assert message.startswith(f"score_net: {path} holds the scores of weights ")
     assert message.endswith("; delete it to score these weights, or give another --out.")
     assert path.read_bytes() == before
@@ -202,7 +202,7 @@ def test_a_net_trained_on_every_video_has_no_test_set_and_pre_trains_another(sto
     record = json.loads((run / "config.json").read_text())
     assert (record["split"], record["splits"], record["dataset"]) == ("all", {"ucf101": "all"},
                                                                       "ucf101")
-    message = refused(run_test_net("--run", str(run), "--out", str(tmp_path / "scores")),
+    message = refused(run_score_net("--run", str(run), "--out", str(tmp_path / "scores")),
                       "score_net")
     assert message == (f"score_net: {run} was trained on every ucf101 video (--split all): it has "
                        "no test set. It is for pre-training: give its snapshot to another run as "
@@ -224,6 +224,6 @@ def test_a_net_trained_on_every_video_has_no_test_set_and_pre_trains_another(sto
     four = train_net(store, runs, "--net", L10, "--split", "4")
     assert four.returncode == 2 and "--split: '4' is not a split: give 1, 2 or 3 or all" in \
         four.stderr
-    test_split = run_test_net("--run", str(run), "--split", "all")
+    test_split = run_score_net("--run", str(run), "--split", "all")
     assert test_split.returncode == 2
     assert "--split: 'all' is not a split: give 1, 2 or 3" in test_split.stderr

@@ -87,7 +87,7 @@ def classified(trained, bundle, *extra):
     return json.loads(result.stdout)
 
 
-def test_a_bundles_video_scores_are_the_ones_test_net_and_fuse_scores_gave(trained):
+def test_a_bundles_video_scores_are_the_ones_score_net_and_fuse_scores_gave(trained):
     files = score_rows(trained)
     out = classified(trained, trained["bundles"]["average"])
     assert out["fusion"] == "average" and len(out["classes"]) == 10
