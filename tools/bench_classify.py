@@ -20,7 +20,8 @@ from pathlib import Path
 import caffe
 from data_prep import ranges
 from data_prep.extract import ExtractConfig, flow_settings, frame_settings
-from models.bundle.bundle import Bundle, Stream, read_bundle, sha1_of, write_bundle
+from data_prep.video import file_sha1
+from models.bundle.bundle import Bundle, Stream, read_bundle, write_bundle
 from models.bundle.classify import Classifier, check_video
 from models.nets.cnn_m_2048 import cnn_m_2048
 from tools.benchlib import NETS, TEMPORAL, measured_table, package_file, publish
@@ -39,7 +40,7 @@ def paper_bundle(work: Path) -> Bundle:
         deploy.write_text(str(cnn_m_2048(net.config, "deploy")))
         weights = work / f"{net.name}_iter_0.caffemodel"
         caffe.Net(str(deploy), caffe.TEST).save(str(weights))
-        streams[kind] = Stream(net.name, net.config, weights, sha1_of(weights),
+        streams[kind] = Stream(net.name, net.config, weights, file_sha1(weights),
                                frame_settings(frames),
                                flow_settings(flow) if kind == "temporal" else None,
                                dict(run="(benchmark)", dataset="ucf101", split=1, stores={},

@@ -23,13 +23,13 @@ one its readme gives, before anything runs.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from data_prep.outputs import unwritable
+from data_prep.video import file_sha1
 from models.evaluate.fusion import svm_weights_problem
 from models.nets.cnn_m_2048 import NetConfig, cnn_m_2048, net_config_from, output_blob
 from models.nets.weights import stored_weights, trained_net
@@ -81,11 +81,6 @@ class Bundle:
     accuracy: dict = field(default_factory=dict)  # measured on the split's test videos
     license: str = "unspecified"
     caffemodel_url: str = ""  # where the caffemodels will be downloadable, a folder's URL
-
-
-def sha1_of(path: Path) -> str:
-    """The file's sha1 as the Model Zoo gives it (and as score files name their weights)."""
-    return hashlib.sha1(Path(path).read_bytes()).hexdigest()
 
 
 def front_matter(path: Path) -> dict:
@@ -166,7 +161,7 @@ def write_bundle(bundle: Bundle, body: str, stream_bodies: dict[str, str]) -> Pa
         (partial / kind / DEPLOY).write_text(str(cnn_m_2048(stream.net_config, "deploy")))
         weights = place_caffemodel(stream, partial / kind)
         mean = shutil.copyfile(stream.mean, partial / kind / MEAN) if stream.mean else None
-        placed[kind] = replace(stream, caffemodel=weights, sha1=sha1_of(weights), mean=mean,
+        placed[kind] = replace(stream, caffemodel=weights, sha1=file_sha1(weights), mean=mean,
                                trained_on={**stream.trained_on, "weights_sha1": stream.sha1})
     bundle = replace(bundle, streams=placed)
     for kind in bundle.streams:
@@ -208,15 +203,15 @@ def read_stream(folder: Path, kind: str, raw: dict) -> Stream:
     caffemodel = required(folder, raw["caffemodel"])
     readme = required(folder, f"{kind}/{README}")
     stated = front_matter(readme).get("sha1", "")
-    actual = sha1_of(caffemodel)
+    actual = file_sha1(caffemodel)
     if actual != stated or actual != raw["sha1"]:
         raise BundleError(f"{caffemodel} has sha1 {actual}, but {readme} gives {stated}: the "
                           "file is damaged or not this bundle's; download it again.")
     mean = None
     if raw.get("mean"):
         mean = required(folder, raw["mean"])
-        if sha1_of(mean) != raw["mean_sha1"]:
-            raise BundleError(f"{mean} has sha1 {sha1_of(mean)}, but {folder / MANIFEST} gives "
+        if (mean_sha1 := file_sha1(mean)) != raw["mean_sha1"]:
+            raise BundleError(f"{mean} has sha1 {mean_sha1}, but {folder / MANIFEST} gives "
                               f"{raw['mean_sha1']}: the file is damaged or not this bundle's; "
                               "download it again.")
     return Stream(raw["net"], net_config_from(raw["net_config"]), caffemodel, actual,

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import caffe
 from data_prep.store import read_index, stored_settings
-from models.bundle.bundle import DEPLOY, Bundle, BundleError, Stream, free_folder, sha1_of, \
+from data_prep.video import file_sha1
+from models.bundle.bundle import DEPLOY, Bundle, BundleError, Stream, free_folder, \
     write_bundle
 from models.bundle.readme import readme_body, stream_body
 from models.evaluate.fusion import fused_scores
@@ -65,7 +66,7 @@ def stream_of(kind: str, run: Path, weights: Path | None) -> Stream:
                       iteration=snapshot_iteration(weights)
                       if SNAPSHOT_NAME.search(weights.name) else None)
     trained_mean(record)  # the mean image it was trained with, if any, is there and unchanged
-    return Stream(record.net, record.net_config, Path(weights), sha1_of(weights),
+    return Stream(record.net, record.net_config, Path(weights), file_sha1(weights),
                   stored_settings(record.store), flow, trained_on, record.mean, record.mean_sha1)
 
 

@@ -7,20 +7,17 @@ data transformer subtracts the mean at the source pixel (models/README.md).
 """
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 from caffe.proto import caffe_pb2
 from google.protobuf.message import DecodeError
 
+from data_prep.video import file_sha1
+
 
 class MeanError(ValueError):
     """A mean image that cannot serve the net's crops; the message names the file and the fix."""
-
-
-def mean_sha1(path) -> str:
-    return hashlib.sha1(Path(path).read_bytes()).hexdigest()
 
 
 def read_mean(path, crop_size: int) -> np.ndarray:
@@ -65,7 +62,7 @@ def read_known_mean(path, sha1: str, crop_size: int, whose: str) -> np.ndarray:
     if not Path(path).is_file():
         raise MeanError(f"{path}, the mean image {whose} was trained with, is not there: put "
                         "it back where it was.")
-    if mean_sha1(path) != sha1:
+    if (actual := file_sha1(path)) != sha1:
         raise MeanError(f"{path} is not the mean image {whose} was trained with (sha1 "
-                        f"{mean_sha1(path)[:10]}, the net's {sha1[:10]}): put that file back.")
+                        f"{actual[:10]}, the net's {sha1[:10]}): put that file back.")
     return read_mean(path, crop_size)

@@ -265,10 +265,13 @@ def add_trunk(n: caffe.NetSpec, config: NetConfig, deploy: bool):
     return top
 
 
-# The heads' blob names, made here and read by name elsewhere through these three.
+# The heads' blob names, made here and read by name elsewhere through these.
+CLASSIFIER = "fc8_"  # every head's classifier: fc8_<dataset>
+
+
 def classifier_blob(dataset: str) -> str:
     """A head's classifier, `fc8_<dataset>`: named per dataset so that it starts fresh."""
-    return f"fc8_{dataset}"
+    return f"{CLASSIFIER}{dataset}"
 
 
 def output_blob(config: NetConfig, dataset: str) -> str:

@@ -14,7 +14,7 @@ import logging
 import numpy as np
 
 import caffe
-from models.nets.cnn_m_2048 import classifier_blob
+from models.nets.cnn_m_2048 import CLASSIFIER
 
 log = logging.getLogger("train")
 
@@ -59,7 +59,7 @@ def unit_variance(net: caffe.Net, data: np.ndarray, seed: int) -> dict[str, floa
             end = after
         caffe.set_random_seed(seed)
         scales[name] = rescale(net, first, name, end,
-                               SCORE_STD if name.startswith(classifier_blob("")) else 1.0)
+                               SCORE_STD if name.startswith(CLASSIFIER) else 1.0)
     log.info("lsuv: weights rescaled on one training batch: %s",
              "  ".join(f"{k} x{v:.3g}" for k, v in scales.items()))
     if scales and all(v == 1.0 for v in scales.values()):

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import caffe
 from data_prep.store import flow_path
+from data_prep.video import file_sha1
 from models.input.batches import InputError, check_store_serves
-from models.input.mean_image import MeanError, mean_sha1, read_mean
+from models.input.mean_image import MeanError, read_mean
 from models.input.sampling import HELD_OUT_FRACTION, per_gpu_batch
 from models.nets.cnn_m_2048 import cnn_m_2048
 from models.nets.paper_nets import PaperNet
@@ -200,7 +201,7 @@ def record_of(config: RunConfig) -> dict:
                   net_config=json.loads(config.net.config.describe()), used_in=config.net.used_in,
                   # resolved: the test tool and export read the file from where the run was
                   mean=str(Path(config.mean).resolve()) if config.mean else None,
-                  mean_sha1=mean_sha1(config.mean) if config.mean else None)
+                  mean_sha1=file_sha1(config.mean) if config.mean else None)
     return record
 
 

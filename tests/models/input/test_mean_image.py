@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from caffe.proto import caffe_pb2
 
-from models.input.mean_image import MeanError, mean_sha1, read_known_mean, read_mean
+from data_prep.video import file_sha1
+from models.input.mean_image import MeanError, read_known_mean, read_mean
 from models.input.volumes import rgb_input
 
 
@@ -69,7 +70,7 @@ def test_a_run_s_mean_file_changed_or_moved_since_it_was_trained_is_refused(tmp_
     path = tmp_path / "mean.binaryproto"
     write_mean = mean_writer
     write_mean(path, a_mean())
-    sha1 = mean_sha1(path)
+    sha1 = file_sha1(path)
     np.testing.assert_array_equal(read_known_mean(path, sha1, 48, "the run R"),
                                   read_mean(path, 48))
     write_mean(path, a_mean(seed=1))
