@@ -1,8 +1,7 @@
-"""Output paths checked where they enter: an output that cannot be written is refused before any
-work (argparse names the flag and exits 2), never a traceback after the work is done."""
+"""Output paths checked where they enter: why an output could not be written, asked before any
+work (tools/flags.py refuses such a flag), never found by a traceback after the work is done."""
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
 
@@ -24,18 +23,3 @@ def unwritable(path: Path, folder: bool = False) -> str | None:
     if not os.access(parent, os.W_OK | os.X_OK):
         return f"{parent} is not writable"
     return None
-
-
-def _checked(folder: bool):
-    def check(text: str) -> Path:
-        problem = unwritable(Path(text), folder)
-        if problem:
-            raise argparse.ArgumentTypeError(f"{problem}; give a path you can write to")
-        return Path(text)
-    return check
-
-
-# An argparse type: a file this process can write (made, or written over).
-output_file = _checked(folder=False)
-# An argparse type: a folder this process can write into (made if missing).
-output_folder = _checked(folder=True)

@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("data_prep", "models", "tools")
 LAYER = {"data_prep": 0, "models": 1, "tools": 2}
 SHARED_BENCH_MODULE = "tools.benchlib"  # what the benchmarks share; not a tool itself
+SHARED_FLAGS_MODULE = "tools.flags"  # the flags the tools share; not a tool itself
 
 
 def module_name(path: Path) -> str:
@@ -79,10 +80,53 @@ def test_layers_point_down_only():
 
 def test_no_tool_imports_another_tool():
     crossing = [f"{a} imports {b}" for a, targets in GRAPH.items() if a.startswith("tools.")
-                for b in targets if b.startswith("tools.") and b != SHARED_BENCH_MODULE]
+                for b in targets if b.startswith("tools.")
+                and b not in (SHARED_BENCH_MODULE, SHARED_FLAGS_MODULE)]
     assert crossing == []
     users = sorted(a for a, targets in GRAPH.items() if SHARED_BENCH_MODULE in targets)
     assert users and all(a.startswith("tools.bench") for a in users)
+    assert not {b for b in GRAPH[SHARED_FLAGS_MODULE] if b.startswith("tools")}
+    assert {"tools.train_net", "tools.score_net", "tools.export_model", "tools.extract"} <= {
+        a for a, targets in GRAPH.items() if SHARED_FLAGS_MODULE in targets}
+
+
+# What starts a program from Python: a package that calls one of these runs something outside
+# the library (a tool, a script); the packages run their work as calls, in processes of
+# multiprocessing where they need them.
+RUNNERS = {("subprocess", None), ("os", "system"), ("os", "popen"), ("os", "execv"),
+           ("os", "execvp"), ("os", "execl"), ("os", "spawnv"), ("os", "posix_spawn")}
+
+
+def program_runs(path: Path) -> list[str]:
+    """The lines of a file that import subprocess, call a RUNNERS function, or build a path
+    with a "tools" folder in it."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""]
+            if "subprocess" in names:
+                found.append(f"{path.name}:{node.lineno} imports subprocess")
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
+                (node.value.id, node.attr) in RUNNERS:
+            found.append(f"{path.name}:{node.lineno} calls {node.value.id}.{node.attr}")
+        elif isinstance(node, ast.Constant) and node.value in ("tools", "tools/"):
+            found.append(f"{path.name}:{node.lineno} names the tools folder")
+    return found
+
+
+def test_the_packages_run_no_tool_and_no_program():
+    found = [line for package in ("data_prep", "models")
+             for path in sorted((ROOT / package).rglob("*.py")) for line in program_runs(path)]
+    assert found == []
+
+
+def test_the_program_walk_sees_what_it_forbids(tmp_path):
+    path = tmp_path / "m.py"
+    path.write_text('import subprocess\nimport os\nos.system("x")\n'
+                    'p = ROOT / "tools" / "extract.py"\n')
+    assert program_runs(path) == ["m.py:1 imports subprocess", "m.py:3 calls os.system",
+                                  "m.py:4 names the tools folder"]
 
 
 def test_the_packages_tests_import_no_tool():

@@ -18,13 +18,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from data_prep import ranges
 from data_prep.flow.brox_batch import BatchBroxFlow
 from data_prep.extract import ExtractConfig, extract
 from data_prep.flow.middlebury import endpoint_error, read_flo
 from data_prep.datasets.synthetic import FRAMES, SyntheticConfig, make_synthetic
 from tools.benchlib import (PAPER_BROX_PAIRS_PER_S, SIZE, machine, package_file, real_gray_frames,
                            update_readme, write_results)
+from tools import flags
 
 TARGET_PAIRS_PER_S = 500  # on one H100 or H200
 TARGET_EPE = 0.80
@@ -82,8 +82,8 @@ def table(r: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("cupy", "numpy"), default="cupy")
-    parser.add_argument("--batches", type=ranges.count, nargs="+", default=[1, 8, 32, 64, 128])
-    parser.add_argument("--repeats", type=ranges.count, default=3)
+    parser.add_argument("--batches", type=flags.count, nargs="+", default=[1, 8, 32, 64, 128])
+    parser.add_argument("--repeats", type=flags.count, default=3)
     parser.add_argument("--no-pipeline", action="store_true")
     args = parser.parse_args(argv)
     try:

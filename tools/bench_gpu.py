@@ -18,12 +18,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import caffe
-from data_prep import outputs
-from data_prep import ranges
 from data_prep.store import FlowReader
 from models.evaluate.protocol import video_inputs, video_score
 from models.nets.cnn_m_2048 import cnn_m_2048, output_blob
 from tools.benchlib import SPATIAL, TEMPORAL, input_rate, machine
+from tools import flags
 
 
 def set_mode(gpu: int) -> None:
@@ -90,14 +89,14 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, required=True, help="a UCF-101 store with brox flow")
     parser.add_argument("--gpu", type=int, default=0, help="-1: the CPU")
-    parser.add_argument("--batch", type=ranges.count, default=256)
-    parser.add_argument("--width", type=ranges.width, default=1.0)
-    parser.add_argument("--input-size", type=ranges.count, default=224)
-    parser.add_argument("--iters", type=ranges.count, default=5, help="batches timed")
-    parser.add_argument("--workers", type=ranges.count, default=8, help="data worker processes")
-    parser.add_argument("--videos", type=ranges.count, default=6, help="test videos timed")
-    parser.add_argument("--test-batch", type=ranges.count, default=250)
-    parser.add_argument("--out", type=outputs.output_file, default=Path("runs/bench/gpu.json"))
+    parser.add_argument("--batch", type=flags.count, default=256)
+    parser.add_argument("--width", type=flags.width, default=1.0)
+    parser.add_argument("--input-size", type=flags.count, default=224)
+    parser.add_argument("--iters", type=flags.count, default=5, help="batches timed")
+    parser.add_argument("--workers", type=flags.count, default=8, help="data worker processes")
+    parser.add_argument("--videos", type=flags.count, default=6, help="test videos timed")
+    parser.add_argument("--test-batch", type=flags.count, default=250)
+    parser.add_argument("--out", type=flags.output_file, default=Path("runs/bench/gpu.json"))
     args = parser.parse_args(argv)
     set_mode(args.gpu)
     results = {"device": "CPU" if args.gpu < 0 else f"GPU {args.gpu}", "batch": args.batch,

@@ -13,18 +13,18 @@ import time
 from pathlib import Path
 
 import caffe
-from data_prep import ranges
 from data_prep.store import FlowReader
 from models.nets.cnn_m_2048 import cnn_m_2048, output_blob
 from models.evaluate.protocol import video_inputs, video_score
 from tools.benchlib import (TEMPORAL, forward_flops, measured_table, publish, sgemm_gflops,
                            store_for_input)
+from tools import flags
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--videos", type=ranges.count, default=2)
-    parser.add_argument("--batch", type=ranges.count, default=50)
+    parser.add_argument("--videos", type=flags.count, default=2)
+    parser.add_argument("--batch", type=flags.count, default=50)
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench_test_"))
     try:

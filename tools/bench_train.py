@@ -14,11 +14,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import caffe
-from data_prep import ranges
 from models.nets.cnn_m_2048 import cnn_m_2048
 from tools.benchlib import (PAPER_VOLUMES_PER_S, SPATIAL, TARGET_TEMPORAL_SAMPLES_PER_S,
                            TEMPORAL, forward_flops, input_rate, machine, sgemm_gflops,
                            store_for_input, update_readme, write_results)
+from tools import flags
 
 def caffe_rates(net, batch: int, iters: int) -> dict:
     """img/s of forward+backward (training) and forward alone, full-size, on the CPU."""
@@ -68,9 +68,9 @@ def table(r: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batches", type=ranges.count, default=6, help="batches of 256 timed")
-    parser.add_argument("--workers", type=ranges.index, default=2, help="data worker processes")
-    parser.add_argument("--caffe-iters", type=ranges.count, default=2)
+    parser.add_argument("--batches", type=flags.count, default=6, help="batches of 256 timed")
+    parser.add_argument("--workers", type=flags.index, default=2, help="data worker processes")
+    parser.add_argument("--caffe-iters", type=flags.count, default=2)
     args = parser.parse_args(argv)
     results = {"machine.sgemm_gflops": sgemm_gflops(), "input.workers": args.workers}
     print(f"bench_train: sgemm {results['machine.sgemm_gflops']:.0f} GFLOP/s", flush=True)

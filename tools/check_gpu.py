@@ -18,11 +18,10 @@ from pathlib import Path
 import numpy as np
 
 import caffe
-from data_prep import outputs
-from data_prep import ranges
 from models.nets.cnn_m_2048 import Head, NetConfig, cnn_m_2048, label_tops
 from models.nets.solvers import sgd_solver
 from models.train.run_config import build_only_cpu
+from tools import flags
 
 RTOL, ATOL = 1e-3, 1e-5  # float32 sums in another order (cuBLAS vs OpenBLAS)
 
@@ -81,9 +80,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gpu", type=int, default=0, help="-1: the CPU against itself (checks "
                         "this script on a machine without a GPU)")
-    parser.add_argument("--width", type=ranges.width, default=1.0, help="1.0: the paper's nets")
-    parser.add_argument("--batch", type=ranges.count, default=8)
-    parser.add_argument("--out", type=outputs.output_file,
+    parser.add_argument("--width", type=flags.width, default=1.0, help="1.0: the paper's nets")
+    parser.add_argument("--batch", type=flags.count, default=8)
+    parser.add_argument("--out", type=flags.output_file,
                         default=Path("runs/bench/gpu_check.json"))
     args = parser.parse_args(argv)
     gpu = None if args.gpu < 0 else args.gpu

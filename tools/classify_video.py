@@ -25,8 +25,6 @@ from pathlib import Path
 os.environ.setdefault("GLOG_minloglevel", "2")
 import numpy as np  # noqa: E402
 
-from data_prep import outputs  # noqa: E402
-from data_prep import ranges  # noqa: E402
 from data_prep.store import StoreError  # noqa: E402
 from models.bundle.bundle import BundleError, read_bundle  # noqa: E402
 from models.bundle.classify import ClassifyError, classify_videos  # noqa: E402
@@ -35,6 +33,7 @@ from models.bundle.figure import classified_figure  # noqa: E402
 from models.evaluate.score_run import TestError  # noqa: E402
 from models.nets.weights import WeightsError  # noqa: E402
 from models.train.run_record import RunError  # noqa: E402
+from tools import flags  # noqa: E402
 
 REFUSALS = (BundleError, ClassifyError, RunError, TestError, StoreError, WeightsError)
 
@@ -76,11 +75,11 @@ def main(argv=None) -> int:
     parser.add_argument("--model", type=Path, help="a bundle folder (tools/export_model.py)")
     parser.add_argument("--spatial", type=Path, metavar="RUN", help="instead of --model: runs")
     parser.add_argument("--temporal", type=Path, metavar="RUN")
-    parser.add_argument("--top", type=ranges.count, default=5)
+    parser.add_argument("--top", type=flags.count, default=5)
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    parser.add_argument("--gpu", type=ranges.index, help="GPU id (default: the CPU)")
-    parser.add_argument("--batch", type=ranges.count, default=50, help="inputs per forward pass")
-    parser.add_argument("--figure", type=outputs.output_file,
+    parser.add_argument("--gpu", type=flags.index, help="GPU id (default: the CPU)")
+    parser.add_argument("--batch", type=flags.count, default=50, help="inputs per forward pass")
+    parser.add_argument("--figure", type=flags.output_file,
                         help="a PNG of frames, flow and top classes")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)

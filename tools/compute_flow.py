@@ -11,9 +11,9 @@ from pathlib import Path
 
 import cv2
 
-from data_prep import outputs
 from data_prep.flow import METHODS, flow_method
 from data_prep.flow.middlebury import flow_to_colour, write_flo
+from tools import flags
 
 
 def read_gray(path: Path):
@@ -29,7 +29,7 @@ def main(argv=None) -> int:
     parser.add_argument("frame2", type=Path)
     parser.add_argument("-o", "--output", type=Path, required=True, help="the .flo file to write")
     parser.add_argument("--method", choices=METHODS, default="brox")
-    parser.add_argument("--png", type=outputs.output_file,
+    parser.add_argument("--png", type=flags.output_file,
                         help="also write the Middlebury colour coding here")
     args = parser.parse_args(argv)
     first, second = read_gray(args.frame1), read_gray(args.frame2)

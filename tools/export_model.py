@@ -23,10 +23,11 @@ import sys
 os.environ.setdefault("GLOG_minloglevel", "2")
 from data_prep.store import StoreError  # noqa: E402
 from models.bundle.bundle import BundleError  # noqa: E402
-from models.bundle.export import add_export_arguments, export  # noqa: E402
+from models.bundle.export import ExportRequest, export  # noqa: E402
 from models.evaluate.score_file import ScoreError  # noqa: E402
 from models.nets.weights import WeightsError  # noqa: E402
 from models.train.run_record import RunError  # noqa: E402
+from tools.flags import add_export_arguments, request  # noqa: E402
 
 REFUSALS = (BundleError, RunError, ScoreError, StoreError, WeightsError)
 
@@ -35,7 +36,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_export_arguments(parser)
     try:
-        bundle = export(parser.parse_args(argv))
+        bundle = export(request(ExportRequest, parser.parse_args(argv)))
     except REFUSALS as error:
         print(f"export_model: {error}", file=sys.stderr)
         return 2

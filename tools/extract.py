@@ -21,12 +21,12 @@ import logging
 import sys
 from pathlib import Path
 
-from data_prep import ranges
 from data_prep.datasets import DatasetError
 from data_prep.extract import ExtractConfig, extract, merge
 from data_prep.flow import METHODS
 from data_prep.store import StoreError, default_store, require_space
 from data_prep.video import SHORT_SIDE
+from tools import flags
 
 log = logging.getLogger("extract")
 
@@ -53,11 +53,11 @@ def parse_args(argv):
                         "only)")
     parser.add_argument("--backward", action="store_true",
                         help="also backward flow, for bi-directional stacking")
-    parser.add_argument("--bound", type=ranges.positive, help="clip flow to [-BOUND, BOUND] "
+    parser.add_argument("--bound", type=flags.positive, help="clip flow to [-BOUND, BOUND] "
                         "before quantising (default: each field's own min/max, as the paper)")
-    parser.add_argument("--short-side", type=ranges.count, default=SHORT_SIDE,
+    parser.add_argument("--short-side", type=flags.count, default=SHORT_SIDE,
                         help=f"rescale frames so the smaller side is this (default {SHORT_SIDE})")
-    parser.add_argument("--jobs", type=ranges.count, default=1, help="worker processes")
+    parser.add_argument("--jobs", type=flags.count, default=1, help="worker processes")
     parser.add_argument("--shard", type=parse_shard, help="i/N: only this node's share")
     parser.add_argument("--merge", action="store_true", help="join OUT/shards/* into OUT")
     parser.add_argument("--allow-missing", action="store_true",

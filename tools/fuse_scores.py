@@ -19,9 +19,9 @@ import json
 import sys
 from pathlib import Path
 
-from data_prep import outputs
 from models.evaluate.fusion import fuse_files, fuse_splits, split_table
 from models.evaluate.score_file import ScoreError
+from tools import flags
 
 
 def main(argv=None) -> int:
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     method = parser.add_mutually_exclusive_group()
     method.add_argument("--avg", action="store_true", help="averaging only (the default)")
     method.add_argument("--svm", action="store_true", help="also the linear SVM")
-    parser.add_argument("--json", type=outputs.output_file, help="write the results here")
+    parser.add_argument("--json", type=flags.output_file, help="write the results here")
     args = parser.parse_args(argv)
     try:
         if args.spatial and args.temporal:

@@ -8,21 +8,20 @@ import argparse
 import time
 from pathlib import Path
 
-from data_prep import outputs
-from data_prep import ranges
 from data_prep.datasets.synthetic import FRAMES, UCF_GROUPS, SyntheticConfig, make_synthetic
+from tools import flags
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=outputs.output_folder, default=Path("data/synthetic"))
-    parser.add_argument("--seed", type=ranges.index, default=0)
-    parser.add_argument("--ucf-clips-per-group", type=ranges.count, default=2,
+    parser.add_argument("--out", type=flags.output_folder, default=Path("data/synthetic"))
+    parser.add_argument("--seed", type=flags.index, default=0)
+    parser.add_argument("--ucf-clips-per-group", type=flags.count, default=2,
                         help="clips per class and group (8 groups, as UCF-101's g01-g25)")
-    parser.add_argument("--hmdb-clips-per-class", type=ranges.count, default=10,
+    parser.add_argument("--hmdb-clips-per-class", type=flags.count, default=10,
                         help="clips per class (70%% train / 30%% test per split)")
-    parser.add_argument("--frames", type=ranges.count, default=FRAMES, help="frames per clip")
-    parser.add_argument("--ucf-groups", type=ranges.count, default=UCF_GROUPS,
+    parser.add_argument("--frames", type=flags.count, default=FRAMES, help="frames per clip")
+    parser.add_argument("--ucf-groups", type=flags.count, default=UCF_GROUPS,
                         help="groups per class (split k tests groups k, k + 4, ...)")
     args = parser.parse_args(argv)
     start = time.perf_counter()

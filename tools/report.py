@@ -15,8 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from data_prep import outputs
 from models.evaluate.tables import write_report
+from tools import flags
 
 
 def main(argv=None) -> int:
@@ -25,7 +25,7 @@ def main(argv=None) -> int:
                         help="the score files' folder (tools/score_net.py --out)")
     parser.add_argument("--runs", type=Path, default=Path("runs"),
                         help="the training runs' folder (for the conv1 filters)")
-    parser.add_argument("--out", type=outputs.output_folder, default=Path("runs/report"))
+    parser.add_argument("--out", type=flags.output_folder, default=Path("runs/report"))
     args = parser.parse_args(argv)
     path, count, left_out = write_report(args.scores, args.runs, args.out)
     for reason in left_out:

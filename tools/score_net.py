@@ -16,17 +16,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-from models.evaluate.score_run import REFUSALS, add_score_arguments, score_run
+from models.evaluate.score_run import REFUSALS, ScoreRequest, Unreadable, score_run
+from tools.flags import add_score_arguments, request
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_score_arguments(parser)
     try:
-        return score_run(parser.parse_args(argv))
-    except REFUSALS as error:
+        score_run(request(ScoreRequest, parser.parse_args(argv)))
+    except Unreadable as error:
+        print(f"score_net: {error}", file=sys.stderr)
+        return 1
+    except (*REFUSALS, ValueError) as error:
         print(f"score_net: {error}", file=sys.stderr)
         return 2
+    return 0
 
 
 if __name__ == "__main__":

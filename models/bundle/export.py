@@ -1,14 +1,14 @@
-"""Trained runs into a model bundle (models/bundle/bundle.py): what tools/export_model.py does.
+"""Trained runs into a model bundle (models/bundle/bundle.py): `export(ExportRequest)`.
 
 Each stream comes from its run's record (net, settings, stores) and weights (default the last
 snapshot); the extraction settings from the stores it was trained on; the accuracy from the score
-files tools/score_net.py wrote for exactly these weights; the SVM from the training videos' score
-files, trained as tools/fuse_scores.py trains it.
+files scored for exactly these weights (models/evaluate/score_run.py); the SVM from the
+training videos' score files, trained as fusion trains it (models/evaluate/fusion.py).
 """
 from __future__ import annotations
 
-import argparse
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import caffe
@@ -28,25 +28,27 @@ from models.train.run_record import SNAPSHOT_NAME, read_record, run_weights, sna
 BUNDLES = Path("runs/bundles")
 
 
-def add_export_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--run", type=Path, action="append", default=[],
-                        help="a run folder of either stream (its record says which); twice for "
-                        "both")
-    parser.add_argument("--spatial", type=Path, metavar="RUN", help="the spatial net's run folder")
-    parser.add_argument("--temporal", type=Path, metavar="RUN",
-                        help="the temporal (or multi-task) net's run folder")
-    parser.add_argument("--spatial-weights", type=Path, help="default: the run's last snapshot")
-    parser.add_argument("--temporal-weights", type=Path, help="default: the run's last snapshot")
-    parser.add_argument("--fusion", choices=("average", "svm"), default="average",
-                        help="svm: the linear SVM on both streams' training-video scores")
-    parser.add_argument("--scores", type=Path, default=Path("runs/scores"),
-                        help="the score files' folder (accuracy, and the SVM's training scores)")
-    parser.add_argument("--out", type=Path, help=f"the bundle's folder (default {BUNDLES}/"
-                        "{dataset}_split{k}_{nets}_{fusion})")
-    parser.add_argument("--name", help="the model's name in its readme")
-    parser.add_argument("--license", default="unspecified", help="the readme's license field")
-    parser.add_argument("--caffemodel-url", default="", metavar="URL",
-                        help="the folder URL the bundle will be downloadable from")
+@dataclass(frozen=True)
+class ExportRequest:
+    """An export as tools/export_model.py's flags ask for it: the runs (each by its stream, or in
+    `run` by what its record says), their weights (default: the last snapshots), the fusion,
+    where the score files are and where the bundle goes (default under BUNDLES)."""
+
+    run: tuple = ()  # run folders of either stream
+    spatial: Path | None = None
+    temporal: Path | None = None  # the temporal (or multi-task) net's run
+    spatial_weights: Path | None = None
+    temporal_weights: Path | None = None
+    fusion: str = "average"  # or svm: the linear SVM on both streams' training-video scores
+    scores: Path = Path("runs/scores")
+    out: Path | None = None
+    name: str | None = None  # the model's name in its readme
+    license: str = "unspecified"
+    caffemodel_url: str = ""  # the folder URL the bundle will be downloadable from
+
+    def __post_init__(self):
+        if self.fusion not in ("average", "svm"):
+            raise BundleError(f"fusion {self.fusion!r} is not average or svm.")
 
 
 def stream_of(kind: str, run: Path, weights: Path | None) -> Stream:
@@ -80,7 +82,7 @@ def check_loads(stream: Stream) -> None:
         trained_net(deploy, stream.caffemodel)
 
 
-def requested_runs(args) -> list[tuple[str, Path, Path | None]]:
+def requested_runs(args: ExportRequest) -> list[tuple[str, Path, Path | None]]:
     """(stream, run folder, weights) of each run the flags give; a --run's stream is the one
     its record says."""
     weights = {"spatial": args.spatial_weights, "temporal": args.temporal_weights}
@@ -159,8 +161,8 @@ def default_out(streams: dict[str, Stream], fusion: str) -> Path:
     return BUNDLES / f"{first['dataset']}_split{first['split']}_{nets}_{fusion}"
 
 
-def export(args) -> Bundle:
-    """The bundle the flags ask for, written; refusals (BundleError and the runs', stores' and
+def export(args: ExportRequest) -> Bundle:
+    """The bundle asked for, written; refusals (BundleError and the runs', stores' and
     score files' own) before anything is written."""
     streams = streams_of(requested_runs(args))
     for stream in streams.values():

@@ -3,34 +3,34 @@
 
     python tools/demo.py [--out runs/demo] [--full] [--fresh]
 
-Every stage is one of the project's own tools (tools/extract.py, train_net.py, score_net.py) run
-as a user would; a stage whose output exists is kept, so an interrupted demo resumes. Writes
-OUT/report.md (tables and figures) and OUT/results.json.
+Every stage is a call of the library the tools call (extraction, training, scoring), each in a
+process of its own with its output in OUT/logs/; a stage whose output exists is kept, so an
+interrupted demo resumes. Writes OUT/report.md (tables and figures) and OUT/results.json.
 """
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
+import logging
+import multiprocessing
 import os
 import shutil
-import subprocess
 import sys
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-
 from data_prep.datasets.synthetic import MARKER, SyntheticConfig, make_synthetic
+from data_prep.extract import ExtractConfig, extract
 from models.demo.findings import finding_line, measure, percent
 from models.demo.kernels import THREADS
 from models.demo.summary import write_report
 from models.evaluate.score_file import named_path, read_scores
-from models.train.cli import add_train_arguments, run_folder
+from models.evaluate.score_run import ScoreRequest, score_run
+from models.train.request import TrainRequest, run_folder, train_run
 from models.train.run_record import latest_snapshot, read_record, snapshot_iteration
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -65,22 +65,22 @@ TINY = DemoConfig(width=0.125, iters=6, batch_size=8,
 
 @dataclass(frozen=True)
 class Net:
-    """One trained net of the demo: its results.json key and the training flags."""
+    """One trained net of the demo: its results.json key and its choice (models/nets/choice.py)."""
 
     key: str
     dataset: str  # the dataset whose split-1 test videos it is scored on
-    flags: tuple
+    choice: dict = field(default_factory=dict)
     fusion: bool = False  # also scored on its training videos (for the SVM)
 
 
 NETS = (
-    Net("spatial", "ucf101", ("--stream", "spatial", "--setting", "scratch"), fusion=True),
-    Net("temporal", "ucf101", ("--stream", "temporal"), fusion=True),
-    Net("temporal_no_mean_subtraction", "ucf101", ("--stream", "temporal",
-                                                   "--no-mean-subtraction")),
-    Net("temporal_L1", "ucf101", ("--stream", "temporal", "--length", "1")),
+    Net("spatial", "ucf101", dict(stream="spatial", setting="scratch"), fusion=True),
+    Net("temporal", "ucf101", dict(stream="temporal"), fusion=True),
+    Net("temporal_no_mean_subtraction", "ucf101", dict(stream="temporal",
+                                                       no_mean_subtraction=True)),
+    Net("temporal_L1", "ucf101", dict(stream="temporal", length=1)),
     # Table 2's set-up: HMDB-51's split 1 plus all of UCF-101, one softmax head each.
-    Net("multitask.temporal", "hmdb51", ("--stream", "multitask")),
+    Net("multitask.temporal", "hmdb51", dict(stream="multitask")),
 )
 
 
@@ -88,11 +88,33 @@ class DemoError(Exception):
     pass
 
 
-def train_flags(args: list) -> argparse.Namespace:
-    """tools/train_net.py's flags as it will read them (to know its run folder beforehand)."""
-    parser = argparse.ArgumentParser()
-    add_train_arguments(parser)
-    return parser.parse_args([str(a) for a in args])
+def extract_stage(config: ExtractConfig) -> None:
+    """One extraction, as tools/extract.py runs it; raises if a video failed."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    summary = extract(config)
+    print(f"{config.dataset} {config.method or 'frames'}: {summary.stored} stored, "
+          f"{summary.already} already there, {len(summary.failed)} failed -> {summary.folder}")
+    if summary.exit_code:
+        raise DemoError(summary.stopped or f"{len(summary.failed)} videos failed "
+                        f"({summary.folder / 'failures.tsv'})")
+
+
+def stage_process(log: str, work, request) -> None:
+    """In a process of its own: `work(request)`, its output (Caffe's too) into `log`."""
+    handle = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(handle, 1)
+    os.dup2(handle, 2)
+    try:
+        work(request)
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    else:
+        code = 0
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Leave without Caffe's destructors (models/train/loop.py: a NaN step may corrupt its heap).
+    os._exit(code)
 
 
 class Demo:
@@ -102,24 +124,28 @@ class Demo:
         self.runs, self.scores, self.logs = out / "runs", out / "scores", out / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.steps = itertools.count(1)  # stages run in two threads: next() hands out each once
-        # The pinned thread count (models/demo/kernels.py) also where tools/demo.py did not pin.
-        self.env = {**THREADS, **os.environ, "GLOG_minloglevel": "2"}
+        # Inherited by the stages' processes: the pinned thread count (models/demo/kernels.py)
+        # also where tools/demo.py did not pin, and no page of Caffe's net set-up per stage.
+        for name, value in THREADS.items():
+            os.environ.setdefault(name, value)
+        os.environ["GLOG_minloglevel"] = "2"
 
     def say(self, message: str) -> None:
         print(f"demo: {message}", flush=True)
 
-    def tool(self, name: str, args: list, log: str) -> None:
-        """Runs tools/{name}.py; its output goes to logs/{log}.log, its last lines to the
-        screen if it fails."""
+    def stage(self, work, request, log: str) -> None:
+        """`work(request)` in a process of its own (so that one trains while another tests, on
+        both cores); its output goes to logs/{log}.log, its last lines to the screen if it
+        fails."""
         step, start = next(self.steps), time.perf_counter()
         path = self.logs / f"{log}.log"
-        with open(path, "w") as handle:
-            code = subprocess.call([sys.executable, str(ROOT / "tools" / f"{name}.py"),
-                                    *map(str, args)], cwd=ROOT, env=self.env, stdout=handle,
-                                   stderr=subprocess.STDOUT)
-        if code != 0:
+        process = multiprocessing.get_context("spawn").Process(
+            target=stage_process, args=(str(path), work, request))
+        process.start()
+        process.join()
+        if process.exitcode != 0:
             tail = "\n".join(path.read_text(errors="replace").splitlines()[-15:])
-            raise DemoError(f"tools/{name}.py failed (exit {code}); its log is {path}:\n{tail}")
+            raise DemoError(f"{log} failed (exit {process.exitcode}); its log is {path}:\n{tail}")
         self.say(f"[{step}] {log}: {time.perf_counter() - start:.0f} s (log {path})")
 
     def make_data(self) -> None:
@@ -133,41 +159,39 @@ class Demo:
             self.say(f"synthetic datasets -> {self.synthetic}: "
                      f"{time.perf_counter() - start:.0f} s")
         for dataset in ("ucf101", "hmdb51"):
-            common = ["--dataset", dataset, "--root", self.synthetic / dataset, "--out",
-                      self.stores / dataset, "--short-side", self.config.short_side, "--jobs",
-                      os.cpu_count() or 2, "--quiet"]
-            self.tool("extract", common, f"{dataset}_frames")
-            self.tool("extract", common + ["--method", "brox"], f"{dataset}_flow_brox")
+            for method in (None, "brox"):
+                config = ExtractConfig(dataset, self.synthetic / dataset, self.stores / dataset,
+                                       method, short_side=self.config.short_side,
+                                       jobs=os.cpu_count() or 2, progress=False)
+                log = f"{dataset}_flow_{method}" if method else f"{dataset}_frames"
+                self.stage(extract_stage, config, log)
 
-    def net_args(self, net: Net) -> list:
-        return [*net.flags, "--dataset", net.dataset, "--split", 1, "--runs", self.runs,
-                "--store", f"ucf101={self.stores / 'ucf101'}",
-                "--store", f"hmdb51={self.stores / 'hmdb51'}"]
+    def training(self, net: Net, resume: bool = False) -> TrainRequest:
+        c = self.config
+        return TrainRequest(
+            **net.choice, dataset=net.dataset, split=1, runs=self.runs,
+            stores={d: self.stores / d for d in ("ucf101", "hmdb51")}, iters=c.iters,
+            width=c.width, init=c.init, input_size=c.input_size, batch_size=c.batch_size,
+            workers=1, dropout=c.spatial_dropout if net.choice["stream"] == "spatial"
+            else c.temporal_dropout, display=max(1, c.iters // 10), test_interval=c.iters,
+            snapshot_every=max(1, c.iters // 3), resume=resume)
 
     def train(self, net: Net) -> Path:
-        c = self.config
-        args = self.net_args(net) + [
-            "--iters", c.iters, "--width", c.width, *(["--init", c.init] if c.init else []),
-            "--input-size", c.input_size,
-            "--batch-size", c.batch_size, "--workers", 1, "--dropout",
-            c.spatial_dropout if "spatial" in net.flags else c.temporal_dropout,
-            "--display", max(1, c.iters // 10), "--test-interval", c.iters,
-            "--snapshot-every", max(1, c.iters // 3)]
-        folder = run_folder(train_flags(args))
+        folder = run_folder(self.training(net))
         snapshot = latest_snapshot(folder) if folder.exists() else None
-        if snapshot is not None and snapshot_iteration(snapshot) >= c.iters:
+        if snapshot is not None and snapshot_iteration(snapshot) >= self.config.iters:
             self.say(f"{net.key}: trained already ({folder})")
             return folder
-        self.tool("train_net", args + (["--resume"] if snapshot is not None else []),
-                  f"train_{net.key}")
+        self.stage(train_run, self.training(net, resume=snapshot is not None),
+                   f"train_{net.key}")
         return folder
 
     def test(self, net: Net, folder: Path, subset: str) -> Path:
         record = read_record(folder)
         path = named_path(self.scores, record.dataset, record.net, record.split, subset)
         if not path.exists():
-            self.tool("score_net", ["--run", folder, "--subset", subset, "--out", self.scores,
-                                   "--quiet"], f"test_{net.key}_{subset}")
+            self.stage(score_run, ScoreRequest(run=folder, subset=subset, out=self.scores,
+                                               quiet=True), f"test_{net.key}_{subset}")
         return path
 
     def check_settings(self) -> None:
@@ -202,12 +226,11 @@ class Demo:
         return results
 
 
-def run_demo(args) -> int:
-    """tools/demo.py's run: the demo its flags ask for, printed as it goes; 0 done, 1 a stage
+def run_demo(config: DemoConfig, out: Path, fresh: bool = False) -> int:
+    """The demo into `out` (with `fresh`, emptied first), printed as it goes; 0 done, 1 a stage
     failed (its log named)."""
-    config = FULL if args.full else TINY if args.tiny else DemoConfig()
-    out = (args.out or Path("runs/demo-full" if args.full else "runs/demo")).resolve()
-    if args.fresh and out.exists():
+    out = out.resolve()
+    if fresh and out.exists():
         shutil.rmtree(out)
     demo = Demo(out, config)
     demo.say(f"the paper in miniature -> {out} (nets at width {config.width}, "

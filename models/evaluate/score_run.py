@@ -1,20 +1,19 @@
 """Scoring a trained run as the paper tests (25 frames x 10 crops a video, models/evaluate/
-protocol.py) into its score file (models/evaluate/score_file.py): what tools/score_net.py does.
+protocol.py) into its score file (models/evaluate/score_file.py): `score_run(ScoreRequest)`.
 
 Everything is checked before any work (the run, its weights' shapes, the store serving every
 video, the score file's owner, free space); an interrupted test resumes from its .partial.jsonl.
 """
 from __future__ import annotations
 
-import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 import caffe
-from data_prep import ranges
 from data_prep.store import (CorruptRecord, FlowReader, FrameReader, StoreError, require_dataset,
                              require_space)
 from models.evaluate.metrics import accuracy
@@ -23,10 +22,10 @@ from models.nets.cnn_m_2048 import output_blob
 from models.evaluate.score_file import PartialScores, ScoreError, ScoreIdentity, read_identity, \
     score_path, scoring, write_scores
 from models.input.batches import InputError, check_store_serves
-from models.nets.cli import add_net_arguments
+from models.nets.choice import NetChoice
 from models.nets.cnn_m_2048 import cnn_m_2048
 from models.nets.weights import WeightsError, read_weights, trained_net
-from models.train.cli import run_folder
+from models.train.request import run_folder
 from models.train.run_record import RunError, read_record, run_weights, trained_mean
 
 
@@ -34,25 +33,33 @@ class TestError(Exception):
     pass
 
 
-def add_score_arguments(parser: argparse.ArgumentParser) -> None:
-    """tools/score_net.py's flags: a run (or the net flags naming one), then the test's."""
-    parser.add_argument("--run", type=Path, help="a training run's folder (default: the one "
-                        "the net flags below name, runs/{dataset}/{net}_split{k})")
-    add_net_arguments(parser)
-    parser.add_argument("--subset", choices=("test", "train"), default="test",
-                        help="train: the training videos' scores, for the fusion SVM")
-    parser.add_argument("--weights", type=Path, help="default: the run's last snapshot")
-    parser.add_argument("--gpu", type=ranges.index, help="GPU id (default: the CPU)")
-    parser.add_argument("--batch", type=ranges.count, default=50, help="inputs per forward pass")
-    parser.add_argument("--out", type=Path, default=Path("runs/scores"),
-                        help="the score files' folder")
-    parser.add_argument("--allow-missing", action="store_true",
-                        help="score the videos the store holds when some of the split's cannot "
-                        "be (the score file says how many of the split's it holds)")
-    parser.add_argument("--quiet", action="store_true")
+class Unreadable(Exception):
+    """Some videos could not be read: the others' scores are kept for the next run."""
 
 
-def prepare(args):
+@dataclass(frozen=True)
+class ScoreRequest(NetChoice):
+    """A scoring as tools/score_net.py's flags ask for it: a run's folder (default: the one the
+    net choice names), the videos (the split's test or training ones) and the weights."""
+
+    run: Path | None = None
+    subset: str = "test"  # train: the training videos' scores, for the fusion SVM
+    weights: Path | None = None  # default: the run's last snapshot
+    gpu: int | None = None  # default: the CPU
+    batch: int = 50  # inputs per forward pass
+    out: Path = Path("runs/scores")  # the score files' folder
+    allow_missing: bool = False  # score the videos the store holds when some cannot be
+    quiet: bool = False
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.subset not in ("test", "train"):
+            raise ValueError(f"subset {self.subset!r} is not test or train.")
+        if self.batch < 1 or (self.gpu is not None and self.gpu < 0):
+            raise ValueError(f"batch {self.batch} must be > 0 and gpu {self.gpu} >= 0.")
+
+
+def prepare(args: ScoreRequest):
     """Everything checked before any work: (record, weights, identity, path, videos, classes)."""
     run = args.run or run_folder(args)
     record = read_record(run)
@@ -110,19 +117,20 @@ def score_videos(net, record, partial: PartialScores, videos, batch: int, quiet:
     return corrupt
 
 
-def score_run(args) -> int:
-    """Scores the run the flags name and writes its score file: 0 scored (or scored already), 1
-    some videos unreadable (the rest kept for the next run). Raises the refusals (`REFUSALS`)."""
+def score_run(args: ScoreRequest) -> Path:
+    """Scores the run asked for into its score file (or finds it scored already); its path.
+    Raises `Unreadable` when some videos could not be read (the rest kept for the next run),
+    and the refusals (`REFUSALS`) before any work."""
     record, weights, identity, path, videos, classes, split_videos = prepare(args)
     with scoring(path):
         return score_locked(args, record, weights, identity, path, videos, classes,
                             split_videos)
 
 
-def score_locked(args, record, weights, identity, path, videos, classes, split_videos) -> int:
+def score_locked(args, record, weights, identity, path, videos, classes, split_videos) -> Path:
     if path.exists():
         print(f"score_net: {path} already holds these weights' scores; nothing to do.")
-        return 0
+        return path
     deploy = record.folder / "deploy.prototxt"
     deploy.write_text(str(cnn_m_2048(record.net_config, "deploy")))
     if args.gpu is not None:
@@ -134,10 +142,9 @@ def score_locked(args, record, weights, identity, path, videos, classes, split_v
     partial = PartialScores(path.with_name(path.stem + ".partial.jsonl"), identity)
     corrupt = score_videos(net, record, partial, videos, args.batch, args.quiet)
     if corrupt:
-        print(f"score_net: {len(corrupt)} video(s) could not be read; the {len(partial.done)} "
-              f"scored are kept in {partial.path}: redo those videos' stores, then run again.",
-              file=sys.stderr)
-        return 1
+        raise Unreadable(f"{len(corrupt)} video(s) could not be read; the {len(partial.done)} "
+                         f"scored are kept in {partial.path}: redo those videos' stores, then "
+                         "run again.")
     # Table 2's borrowed classes: the test is over the dataset's own classes.
     scores = own_classes(np.stack([partial.done[v] for v, _, _ in videos]), len(classes))
     labels = np.array([label for _, label, _ in videos])
@@ -149,7 +156,7 @@ def score_locked(args, record, weights, identity, path, videos, classes, split_v
     print(f"score_net: {identity.net}, {len(videos)}{fewer} {args.subset} videos of "
           f"{identity.dataset} split {identity.split}, accuracy "
           f"{100 * accuracy(scores, labels):.1f}% (25 frames x 10 crops) -> {path}")
-    return 0
+    return path
 
 
 # What score_run raises when it refuses before any work (tools/score_net.py: exit 2).

