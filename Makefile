@@ -34,6 +34,7 @@ SCORE = $(VENV)/bin/python tools/score_net.py --dataset $(DATASET) --split $(SPL
 	--subset $(SUBSET) $(if $(SETTING),--setting $(SETTING)) $(if $(NET),--net $(NET)) \
 	$(if $(GPU),--gpu $(GPU)) $(ARGS)
 export CAFFE_SRC CAFFE_CACHE CAFFE_JOBS CUDA_ARCH_BIN
+comma := ,
 
 TRAINS = train-spatial train-temporal train-multitask
 SCORES = score-spatial score-temporal score-multitask
@@ -42,7 +43,7 @@ EVALS = eval-spatial eval-temporal eval-multitask
 BENCHES = bench-flow bench-train bench-test bench-classify
 
 .PHONY: help clean demo bench setup ready system venv caffe test test-fast prototxt synthetic frames flow merge \
-	$(BENCHES) score eval $(SCORES) $(EVALS) fuse export classify report $(TRAINS) gpu-kit gpu-check gpu-rehearsal
+	$(BENCHES) score eval $(SCORES) $(EVALS) fuse export classify report paper $(TRAINS) gpu-kit gpu-check gpu-rehearsal
 
 ##   make help      this list
 help:
@@ -163,6 +164,22 @@ classify: setup
 ##   make report      the paper's Tables 1-4 beside ours and Figs. 4-6 -> runs/report/report.md
 report: ready
 	$(VENV)/bin/python tools/report.py $(ARGS)
+
+##   make paper     Tables 1-4 as one workflow (docs/workflow.md): UCF101=/data/ucf101
+##                  HMDB51=/data/hmdb51 WEIGHTS=VGG_CNN_M_2048.caffemodel MEAN=VGG_mean.binaryproto
+##                  [TABLES=1a,3] [GPUS=0,1,...: one a job] [CLUSTER=slurm] [SHARDS=N]
+##                  [BORROWED=FILE] [DRYRUN=1: list the jobs] [TINY=1: synthetic, minutes]
+PAPER_CONFIG = $(if $(TABLES),tables=$(TABLES)) $(if $(UCF101),ucf101_root=$(UCF101)) \
+	$(if $(HMDB51),hmdb51_root=$(HMDB51)) $(if $(WEIGHTS),weights=$(WEIGHTS)) \
+	$(if $(MEAN),mean=$(MEAN)) $(if $(BORROWED),borrowed_classes=$(BORROWED)) \
+	$(if $(SHARDS),shards=$(SHARDS)) $(if $(CLUSTER),cluster=$(CLUSTER)) $(if $(GPUS),gpus=$(GPUS))
+paper: setup
+	$(VENV)/bin/python -m snakemake --snakefile workflow/Snakefile \
+		--profile workflow/profiles/$(if $(CLUSTER),$(CLUSTER),local) \
+		$(if $(TINY),--configfile workflow/tiny.yaml) \
+		$(if $(strip $(PAPER_CONFIG)),--config $(PAPER_CONFIG)) \
+		$(if $(GPUS),--resources gpu=$(words $(subst $(comma), ,$(GPUS)))) \
+		$(if $(DRYRUN),--dry-run) $(ARGS)
 
 ##   make bench       every benchmark below in one run -> runs/bench/latest.json, README table
 bench: setup

@@ -59,10 +59,11 @@ def test_the_fast_lane_leaves_out_only_the_end_to_end_tests_and_make_test_runs_t
         return {line.split("::")[0] for line in result.stdout.splitlines() if "::" in line}
     fast = collected("-m", "not slow")
     for whole_run in ("tests/tools/test_demo.py", "tests/tools/test_reviewer_sequence.py",
-                      "tests/models/bundle/test_bundle.py", "tests/models/train/test_recipe.py"):
+                      "tests/models/bundle/test_bundle.py", "tests/models/train/test_recipe.py",
+                      "tests/workflow/test_paper.py"):
         assert whole_run not in fast
     assert {"tests/test_makefile.py", "tests/models/input/test_mean_image.py",
-            "tests/models/train/test_loop.py"} <= fast
+            "tests/models/train/test_loop.py", "tests/workflow/test_dry_run.py"} <= fast
 
 
 def test_clean_removes_what_set_up_regenerates_and_never_results_or_stores():
@@ -80,3 +81,17 @@ def test_fuse_and_report_run_no_apt_check_where_the_environment_is_complete():
         assert "install_system_packages" not in commands and "build_caffe" not in commands
         assert commands.split("\n", 1)[1].split()[1] == tool
     assert "install_system_packages" in make("-n", "test")
+
+
+def test_make_paper_hands_its_variables_to_the_workflow():
+    def paper(*variables):  # the snakemake command line, its continuations joined
+        return " ".join(make("-n", "paper", *variables).replace("\\\n", " ").split(
+            "-m snakemake")[1].split())
+    command = paper("TINY=1", "TABLES=1a,3", "GPUS=0,1", "UCF101=/d/u", "WEIGHTS=/w.caffemodel",
+                    "DRYRUN=1")
+    assert command.startswith("--snakefile workflow/Snakefile --profile workflow/profiles/local")
+    assert "--configfile workflow/tiny.yaml" in command
+    assert "--config tables=1a,3 ucf101_root=/d/u weights=/w.caffemodel gpus=0,1" in command
+    assert "--resources gpu=2" in command and command.endswith("--dry-run")
+    cluster = paper("CLUSTER=slurm")
+    assert "--profile workflow/profiles/slurm" in cluster and "cluster=slurm" in cluster

@@ -12,6 +12,8 @@ PACKAGES=(
   libgflags-dev libgoogle-glog-dev libhdf5-dev libleveldb-dev liblmdb-dev libsnappy-dev
   libopenblas-dev libopencv-dev libprotobuf-dev libprotoc-dev protobuf-compiler
   python3-dev python3-venv patchelf
+  # a single-node SLURM for the workflow's test (tests/workflow/conftest.py starts and stops it)
+  slurm-wlm munge
 )
 
 if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-query >/dev/null 2>&1; then

@@ -47,6 +47,11 @@ def run_folder(runs, net: str, dataset: str, split: int) -> Path:
 SNAPSHOT_NAME = re.compile(r"_iter_(\d+)\.(solverstate|caffemodel)$")  # Caffe's own naming
 
 
+def snapshot_file(folder: Path, net: str, iteration: int, suffix: str = ".caffemodel") -> Path:
+    """A snapshot's file in a run folder, as Caffe names it ({net}_iter_{N}{suffix})."""
+    return Path(folder) / "snapshots" / f"{net}_iter_{iteration}{suffix}"
+
+
 def snapshot_iteration(snapshot: Path) -> int:
     """The iteration in a Caffe snapshot's name ({prefix}_iter_{N}.solverstate)."""
     return int(SNAPSHOT_NAME.search(snapshot.name)[1])
@@ -109,7 +114,7 @@ def cut_metrics(folder: Path, iteration: int) -> None:
 
 def mark_complete(folder: Path, net: str, iteration: int) -> Path:
     """Marks the snapshot Caffe has just written (both files closed) as whole."""
-    state = Path(folder) / "snapshots" / f"{net}_iter_{iteration}.solverstate"
+    state = snapshot_file(folder, net, iteration, ".solverstate")
     state.with_suffix(COMPLETE).touch()
     return state
 
