@@ -107,9 +107,22 @@ def write_mean(path, image_chw, legacy: bool = True):
     return path
 
 
+def write_score_file(path, scores, labels, ids, stream, subset="test", split=1, net=None,
+                     sha1="0" * 40):
+    """A UCF-101 score file of three classes, named as `stream`'s net unless `net` is given."""
+    from models.evaluate.score_file import ScoreIdentity, write_scores
+    identity = ScoreIdentity(net or f"ucf101_{stream}_net", "ucf101", split, subset, stream, sha1)
+    return write_scores(path, scores, labels, ids, identity, ["a", "b", "c"])
+
+
 @pytest.fixture(scope="session")
 def mean_writer():
     return write_mean
+
+
+@pytest.fixture(scope="session")
+def score_writer():
+    return write_score_file
 
 
 @pytest.fixture(scope="session")
