@@ -28,7 +28,7 @@ from models.train.plot import drawn
 from models.train.run_config import (RunConfig, TrainingError, check_inputs, learning_rate,
                                      record_of, write_config, write_run)
 from models.train.run_record import (METRICS, claim_folder, cut_metrics, latest_snapshot,
-                                     mark_complete, snapshot_iteration, training)
+                                     loop_state, mark_complete, snapshot_iteration, training)
 
 log = logging.getLogger("train")
 # A loss this close to chance (relative) for PLATEAU_SHARE of the run's iterations, and at
@@ -63,7 +63,10 @@ class Loop:
         self.stop_requested = False
         # Chance: a uniform guess's loss, the sum of each head's ln C.
         self.chance = sum(math.log(head.num_classes) for head in config.net.config.heads)
-        self.plateau_from = None
+        # A streak of iterations near chance goes on across a resume: it is kept in the marker
+        # of the snapshot resumed from (none on a start: the folder has been emptied).
+        self.plateau_from = (loop_state(self.last_snapshot).get("plateau_from")
+                             if self.last_snapshot else None)
 
     def watch_plateau(self, it: int, loss: float) -> None:
         """Warns once, in the log and in metrics.jsonl ({"iter", "plateau": first iteration}),
@@ -122,7 +125,8 @@ class Loop:
             self.require_space(Stopped)
             self.solver.snapshot()
             self.last_snapshot = mark_complete(self.config.folder, self.config.net.name,
-                                               self.solver.iter)
+                                               self.solver.iter,
+                                               {"plateau_from": self.plateau_from})
 
     def record(self, **entry) -> None:
         if self.rank == 0:

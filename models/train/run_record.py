@@ -112,10 +112,30 @@ def cut_metrics(folder: Path, iteration: int) -> None:
     partial.replace(path)
 
 
-def mark_complete(folder: Path, net: str, iteration: int) -> Path:
-    """Marks the snapshot Caffe has just written (both files closed) as whole."""
+def mark_complete(folder: Path, net: str, iteration: int, loop: dict | None = None) -> Path:
+    """Marks the snapshot Caffe has just written (both files closed) as whole. The marker holds
+    the loop's own state that Caffe's snapshot lacks (`loop`, JSON; see loop_state), written
+    whole then renamed, so that a marker is either absent or readable."""
     state = snapshot_file(folder, net, iteration, ".solverstate")
-    state.with_suffix(COMPLETE).touch()
+    marker = state.with_suffix(COMPLETE)
+    partial = marker.with_name(marker.name + ".writing")
+    partial.write_text(json.dumps(loop or {}, sort_keys=True) + "\n")
+    partial.replace(marker)
+    return state
+
+
+def loop_state(snapshot: Path) -> dict:
+    """The loop's state kept beside a whole snapshot by mark_complete ({} for an empty marker,
+    as runs made before it held any state have)."""
+    marker = Path(snapshot).with_suffix(COMPLETE)
+    text = marker.read_text()
+    try:
+        state = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError:
+        state = None
+    if not isinstance(state, dict):
+        raise RunError(f"{marker} is not the JSON object this project writes beside a snapshot; "
+                       "empty it (the loop's state then starts afresh) and run again.")
     return state
 
 

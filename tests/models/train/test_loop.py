@@ -80,6 +80,20 @@ def test_a_run_that_stays_at_chance_says_so_once_in_its_log_and_metrics(syntheti
 
 
 @pytest.mark.slow
+def test_a_streak_at_chance_goes_on_across_a_resume(synthetic_store, tmp_path, caplog):
+    # The run above, stopped at iteration 10 and resumed: one warning, at the same iteration
+    # and naming the same start, as when it ran whole.
+    settings = dict(base_lr=1e-9, test_interval=10, test_iter=2, snapshot_every=10, display=10)
+    assert train(small_run(synthetic_store, tmp_path, iters=10, **settings)) == 10
+    config = small_run(synthetic_store, tmp_path, iters=60, resume=True, **settings)
+    with caplog.at_level("WARNING", logger="train"):
+        assert train(config) == 60
+    assert [r for r in metrics(config.folder) if "plateau" in r] == [{"iter": 20, "plateau": 1}]
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("plateau")]
+    assert len(said) == 1 and "from iteration 1 to 20" in said[0]
+
+
+@pytest.mark.slow
 def test_holdout_0_trains_on_every_training_video_of_the_split_and_validates_on_none(
         synthetic_store, tmp_path):
     held = small_run(synthetic_store, tmp_path / "held", iters=4, snapshot_every=4)

@@ -7,7 +7,7 @@ import pytest
 
 from models.train.plot import drawn
 from models.train.run_record import RECORD, RunError, claim_folder, latest_snapshot, \
-    mark_complete, read_metrics, run_folder
+    loop_state, mark_complete, read_metrics, run_folder
 
 
 def test_a_run_folder_is_named_from_the_net_the_dataset_and_the_split():
@@ -27,6 +27,23 @@ def test_a_snapshot_cut_short_by_a_kill_is_never_resumed_from(tmp_path):
     assert latest_snapshot(tmp_path) == snapshots / "net_iter_10.solverstate"
     mark_complete(tmp_path, "net", 20)
     assert latest_snapshot(tmp_path) == snapshots / "net_iter_20.solverstate"
+
+
+def test_a_snapshot_s_marker_keeps_the_loop_s_state_and_an_older_empty_one_reads_as_none(
+        tmp_path):
+    (tmp_path / "snapshots").mkdir()
+    state = mark_complete(tmp_path, "net", 10, {"plateau_from": 3})
+    assert loop_state(state) == {"plateau_from": 3}
+    assert sorted(p.name for p in (tmp_path / "snapshots").iterdir()) == ["net_iter_10.complete"]
+    marker = state.with_suffix(".complete")
+    marker.write_text("")  # as a run made before the marker held any state
+    assert loop_state(state) == {}
+    marker.write_text('{"plateau_fr')
+    with pytest.raises(RunError) as refused:
+        loop_state(state)
+    assert str(refused.value) == (
+        f"{marker} is not the JSON object this project writes beside a snapshot; empty it (the "
+        "loop's state then starts afresh) and run again.")
 
 
 def test_a_damaged_metrics_file_is_named_and_its_plot_never_hides_how_a_run_ended(tmp_path,
