@@ -91,7 +91,7 @@ test: setup
 test-fast: setup
 	$(VENV)/bin/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-##   make demo      setup, then the paper in miniature on the embedded synthetic data (about 6
+##   make demo      setup, then the paper in miniature on the embedded synthetic data (6 to 9
 ##                  min on 2 cores) -> runs/demo/report.md, results.json [DEMO=full: paper-sized]
 demo: setup
 	$(VENV)/bin/python tools/demo.py $(if $(filter full,$(DEMO)),--full)
