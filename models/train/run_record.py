@@ -106,9 +106,15 @@ def cut_metrics(folder: Path, iteration: int) -> None:
     if rows is None:
         return
     path = Path(folder) / METRICS
-    kept = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows if r["iter"] <= iteration)
+    _write_whole(path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows
+                               if r["iter"] <= iteration))
+
+
+def _write_whole(path: Path, text: str) -> None:
+    """`text` into `path` through a .writing file renamed over it: a kill leaves the old file
+    or the new one, never a torn one."""
     partial = path.with_name(path.name + ".writing")
-    partial.write_text(kept)
+    partial.write_text(text)
     partial.replace(path)
 
 
@@ -117,10 +123,7 @@ def mark_complete(folder: Path, net: str, iteration: int, loop: dict | None = No
     the loop's own state that Caffe's snapshot lacks (`loop`, JSON; see loop_state), written
     whole then renamed, so that a marker is either absent or readable."""
     state = snapshot_file(folder, net, iteration, ".solverstate")
-    marker = state.with_suffix(COMPLETE)
-    partial = marker.with_name(marker.name + ".writing")
-    partial.write_text(json.dumps(loop or {}, sort_keys=True) + "\n")
-    partial.replace(marker)
+    _write_whole(state.with_suffix(COMPLETE), json.dumps(loop or {}, sort_keys=True) + "\n")
     return state
 
 
