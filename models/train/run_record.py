@@ -139,6 +139,12 @@ def loop_state(snapshot: Path) -> dict:
     if not isinstance(state, dict):
         raise RunError(f"{marker} is not the JSON object this project writes beside a snapshot; "
                        "empty it (the loop's state then starts afresh) and run again.")
+    start = state.get("plateau_from")
+    if start is not None and (type(start) is not int
+                              or not 1 <= start <= snapshot_iteration(Path(snapshot))):
+        raise RunError(f"{marker}: plateau_from {start!r} is not an iteration of this snapshot "
+                       "(1 to its own); empty the file (the loop's state then starts afresh) "
+                       "and run again.")
     return state
 
 

@@ -44,6 +44,15 @@ def test_a_snapshot_s_marker_keeps_the_loop_s_state_and_an_older_empty_one_reads
     assert str(refused.value) == (
         f"{marker} is not the JSON object this project writes beside a snapshot; empty it (the "
         "loop's state then starts afresh) and run again.")
+    for start in (0, 11, "3", 2.0):  # the marker of iteration 10: a start within 1 to 10
+        marker.write_text(json.dumps({"plateau_from": start}))
+        with pytest.raises(RunError) as refused:
+            loop_state(state)
+        assert str(refused.value) == (
+            f"{marker}: plateau_from {start!r} is not an iteration of this snapshot (1 to its "
+            "own); empty the file (the loop's state then starts afresh) and run again.")
+    marker.write_text('{"plateau_from": 10}')
+    assert loop_state(state) == {"plateau_from": 10}
 
 
 def test_a_damaged_metrics_file_is_named_and_its_plot_never_hides_how_a_run_ended(tmp_path,
