@@ -5,13 +5,13 @@
 ## Two-stream ConvNets (Simonyan & Zisserman, NIPS 2014) in BVLC Caffe. Targets:
 ##
 ## ARGS: further flags for the tool a target runs (e.g. ARGS="--runs /scratch/runs").
-## Variables: PYTHON (the Python 3.11 the venv is made from), VENV (default .venv; give a conda
-## env's prefix to build into it instead), CUDA=1 (CUDA build of Caffe), CUDA_ARCH_BIN, CAFFE_SRC
-## (your own Caffe tree), CAFFE_CACHE (build cache), CAFFE_JOBS (compile jobs), PYTEST_ARGS, SETUP=0
-## (skip the set-up: the environment is already there).
+## Variables: PYTHON (the Python the venv is made from: 3.11 or newer, default python3), VENV
+## (default .venv; give a conda env's prefix to build into it instead), CUDA=1 (CUDA build of
+## Caffe), CUDA_ARCH_BIN, CAFFE_SRC (your own Caffe tree), CAFFE_CACHE (build cache), CAFFE_JOBS
+## (compile jobs), PYTEST_ARGS, SETUP=0 (skip the set-up: the environment is already there).
 ##
 
-PYTHON ?= python3.11
+PYTHON ?= python3
 VENV ?= .venv
 CUDA ?= 0
 PYTEST_ARGS ?=
@@ -57,7 +57,7 @@ clean:
 		-exec rm -rf {} +
 
 ##   make setup     system packages, .venv/ and Caffe (cached outside the clone)
-# SETUP=0: the environment was made elsewhere (the GPU kit's, by tools/gpu_check.sh): no apt, no
+# SETUP=0: the environment was made elsewhere (the GPU kit's, by tools/gpu/gpu_check.sh): no apt, no
 # venv, no Caffe build.
 ifeq ($(SETUP),0)
 setup: ;
@@ -66,17 +66,17 @@ setup: caffe
 endif
 
 system:
-	bash tools/install_system_packages.sh
+	bash tools/setup/install_system_packages.sh
 
 venv: system
-	PYTHON=$(PYTHON) bash tools/make_venv.sh
+	PYTHON=$(PYTHON) bash tools/setup/make_venv.sh
 
 # The project's own venv is made first; a conda env (VENV=$$CONDA_PREFIX) is already there.
 ifeq ($(VENV),.venv)
 caffe: venv
 endif
 caffe:
-	PYTHON=$(VENV)/bin/python CUDA=$(CUDA) bash tools/build_caffe.sh
+	PYTHON=$(VENV)/bin/python CUDA=$(CUDA) bash tools/setup/build_caffe.sh
 
 # Targets that only read score files (fuse, report) run set-up only when the environment cannot
 # import pycaffe yet: no apt check on a machine that has everything.
@@ -183,24 +183,24 @@ paper: setup
 
 ##   make bench       every benchmark below in one run -> runs/bench/latest.json, README table
 bench: setup
-	$(VENV)/bin/python tools/bench.py
+	$(VENV)/bin/python tools/bench/bench.py
 
 ##   make bench-flow  flow speed/accuracy, pipeline overhead, JOBS=2 speed-up, storage
 ##   make bench-train input samples/s of the data layers, Caffe CPU img/s, share of sgemm peak
 ##   make bench-test  videos/s and crops/s of the 25 x 10 test on the CPU
 ##   make bench-classify  seconds to classify a 10-second clip on the CPU, flow included
 $(BENCHES): bench-%: setup
-	$(VENV)/bin/python tools/bench_$*.py
+	$(VENV)/bin/python tools/bench/bench_$*.py
 
 ##   make gpu-kit   what a bare GPU machine lacks, for make gpu-check there -> gpu-kit/ (<= 48 MiB)
 gpu-kit: setup
-	bash tools/gpu_kit.sh
+	bash tools/gpu/gpu_kit.sh
 
 ##   make gpu-check  on a GPU machine, with gpu-kit/ beside the tree: CPU vs GPU, training,
 ##                  resume, test, throughput (9 min) -> $$OUT or runs/bench/gpu-check/
 gpu-check:
-	bash tools/gpu_check.sh
+	bash tools/gpu/gpu_check.sh
 
 ##   make gpu-rehearsal  the same check on this CPU, in a bare Debian root made with debootstrap
 gpu-rehearsal: gpu-kit
-	bash tools/gpu_rehearsal.sh
+	bash tools/gpu/gpu_rehearsal.sh

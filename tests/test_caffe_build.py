@@ -1,4 +1,4 @@
-"""The foundation: pycaffe and Caffe's tools, built by tools/build_caffe.sh, really work.
+"""The foundation: pycaffe and Caffe's tools, built by tools/setup/build_caffe.sh, really work.
 
 Real Caffe throughout: nets run forward and backward, a solver trains, Caffe's own HDF5Data and
 Data layers read files written here with h5py and lmdb.
@@ -164,7 +164,7 @@ TOOLKIT = Path("/usr/local/cuda/bin/nvcc")
 
 
 def build_caffe(tmp_path, **env):
-    return subprocess.run(["bash", "tools/build_caffe.sh"], cwd=ROOT, capture_output=True,
+    return subprocess.run(["bash", "tools/setup/build_caffe.sh"], cwd=ROOT, capture_output=True,
                           text=True, env={**os.environ, "PYTHON": sys.executable, "CUDA": "1",
                                           "CAFFE_CACHE": str(tmp_path), **env})
 

@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("data_prep", "models", "tools")
 LAYER = {"data_prep": 0, "models": 1, "tools": 2}
-SHARED_BENCH_MODULE = "tools.benchlib"  # what the benchmarks share; not a tool itself
+SHARED_BENCH_MODULE = "tools.bench.benchlib"  # what the benchmarks share; not a tool itself
 SHARED_FLAGS_MODULE = "tools.flags"  # the flags the tools share; not a tool itself
 
 
@@ -84,7 +84,7 @@ def test_no_tool_imports_another_tool():
                 and b not in (SHARED_BENCH_MODULE, SHARED_FLAGS_MODULE)]
     assert crossing == []
     users = sorted(a for a, targets in GRAPH.items() if SHARED_BENCH_MODULE in targets)
-    assert users and all(a.startswith("tools.bench") for a in users)
+    assert users and all(a.rpartition(".")[2].startswith("bench") for a in users)
     assert not {b for b in GRAPH[SHARED_FLAGS_MODULE] if b.startswith("tools")}
     assert {"tools.train_net", "tools.score_net", "tools.export_model", "tools.extract"} <= {
         a for a, targets in GRAPH.items() if SHARED_FLAGS_MODULE in targets}
@@ -133,3 +133,19 @@ def test_the_packages_tests_import_no_tool():
     for package in ("data_prep", "models"):
         for path in (ROOT / "tests" / package).rglob("*.py"):
             assert not {m for m in imported(path) if m.startswith("tools")}, path
+
+
+def test_tools_are_grouped_by_purpose():
+    """The users' commands at tools/; set-up, the GPU kit and check, and the benchmarks each in
+    a folder of their own (README: "Where things live")."""
+    top = {p.name for p in (ROOT / "tools").iterdir() if p.is_file()}
+    assert {"extract.py", "train_net.py", "score_net.py", "fuse_scores.py", "report.py",
+            "export_model.py", "classify_video.py", "demo.py"} <= top
+    assert not {n for n in top if n.startswith("bench") or "gpu_kit" in n or "gpu_check" in n}
+    assert {n for n in top if n.endswith(".sh")} == {"fetch_opencv_clips.sh"}
+    assert {"install_system_packages.sh", "make_venv.sh", "build_caffe.sh", "debian_apt.sh",
+            "caffe_patches"} <= {p.name for p in (ROOT / "tools" / "setup").iterdir()}
+    assert {"gpu_kit.sh", "gpu_check.sh", "gpu_rehearsal.sh", "check_gpu.py"} <= {
+        p.name for p in (ROOT / "tools" / "gpu").iterdir()}
+    bench = {p.stem for p in (ROOT / "tools" / "bench").glob("*.py")} - {"__init__"}
+    assert bench and all(n.startswith("bench") for n in bench)

@@ -35,7 +35,7 @@ def test_pattern_rules_pass_the_stream_and_the_bench_name():
                                                                    "DATASET=hmdb51", "SPLIT=2")
     assert make("-n", "train-multitask", "DATASET=hmdb51").rstrip().endswith("--stream multitask")
     assert make("-n", "score-spatial").rstrip().endswith("--subset test     --stream spatial")
-    assert make("-n", "bench-train").rstrip().endswith("tools/bench_train.py")
+    assert make("-n", "bench-train").rstrip().endswith("tools/bench/bench_train.py")
 
 
 def test_export_and_classify_pass_both_runs_and_the_model():

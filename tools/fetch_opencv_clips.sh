@@ -26,7 +26,7 @@ declare -A SHA256=(
   [cup.mp4]=37db9cee98f70b1458985a15ad2e5b0183e90e24c281b534afcf812e5986154f
 )
 die() { echo "fetch_opencv_clips: $*" >&2; exit 1; }
-source "$(dirname "${BASH_SOURCE[0]}")/debian_apt.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/setup/debian_apt.sh"
 
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 

@@ -1,4 +1,4 @@
-"""The GPU kit and check (tools/gpu_kit.sh, tools/gpu_check.sh, tools/gpu_facts.py): the kit that
+"""The GPU kit and check (tools/gpu/gpu_kit.sh, tools/gpu/gpu_check.sh, tools/gpu/gpu_facts.py): the kit that
 `make gpu-kit` built is whole, within its size and carries what a bare GPU machine lacks and
 nothing it has; the check refuses where it cannot run; its summary names each goal met or missed
 and the stage that bounds a missed one; `SETUP=0` runs a tool with no set-up."""
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import gpu_facts
+from tools.gpu import gpu_facts
 
 ROOT = Path(__file__).resolve().parents[2]
 KIT = Path(os.environ.get("TWO_STREAM_KIT", ROOT / "gpu-kit"))
@@ -72,12 +72,12 @@ def test_the_kit_carries_caffe_for_python_312_and_leaves_the_machines_libraries(
 
 
 def test_the_check_refuses_without_a_gpu_or_a_kit(tmp_path):
-    no_gpu = run("bash", "tools/gpu_check.sh", env={"OUT": str(tmp_path / "out"),
+    no_gpu = run("bash", "tools/gpu/gpu_check.sh", env={"OUT": str(tmp_path / "out"),
                                                     "PATH": "/usr/bin:/bin"})
     assert no_gpu.returncode == 2
     assert no_gpu.stderr.strip() == ("gpu_check: nvidia-smi finds no GPU here; on a machine "
                                      "without one, run make gpu-rehearsal.")
-    no_kit = run("bash", "tools/gpu_check.sh", env={"OUT": str(tmp_path / "out"),
+    no_kit = run("bash", "tools/gpu/gpu_check.sh", env={"OUT": str(tmp_path / "out"),
                                                     "REHEARSAL": "1", "KIT": str(tmp_path)})
     assert no_kit.returncode == 2
     assert no_kit.stderr.strip() == (f"gpu_check: no kit at {tmp_path}; build it with make "
@@ -150,13 +150,13 @@ def test_setup_0_runs_a_tool_with_no_set_up():
     assert len(quiet) == 1 and quiet[0].startswith("/kit/bin/python tools/train_net.py")
     assert "--gpus 0" in quiet[0]
     full = run("make", "-n", "--no-print-directory", "train-temporal").stdout
-    assert "tools/install_system_packages.sh" in full and "tools/build_caffe.sh" in full
+    assert "tools/setup/install_system_packages.sh" in full and "tools/setup/build_caffe.sh" in full
     assert run("make", "-n", "--no-print-directory", "gpu-check").stdout.strip() == \
-        "bash tools/gpu_check.sh"
+        "bash tools/gpu/gpu_check.sh"
 
 
 def test_the_gpu_benchmark_runs_on_the_cpu_and_names_its_figures(store_writer, tmp_path):
-    from tools import bench_gpu
+    from tools.gpu import bench_gpu
     videos = {f"C{c}/v{c}_{i}.avi": (c, 14, "train") for c in range(3) for i in range(2)}
     store = store_writer(tmp_path / "store", "ucf101", videos, size=(56, 64))
     out = tmp_path / "bench_gpu.json"

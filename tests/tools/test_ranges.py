@@ -19,9 +19,11 @@ OUT_OF_RANGE = {flags.count: ["0", "-3"], flags.index: ["-1"], flags.positive: [
                 flags.fraction: ["1", "-0.1"], flags.width: ["0", "1.5"],
                 flags.share: ["0", "1.5"]}
 # Plain ints that may be negative, each for its reason.
-PLAIN = {("check_gpu", "--gpu"): "-1 is the CPU against itself",
-         ("bench_gpu", "--gpu"): "-1 is the CPU (the rehearsal)"}
-TOOLS = sorted(p.stem for p in (ROOT / "tools").glob("*.py") if p.stem not in NOT_ARGPARSE)
+PLAIN = {("gpu.check_gpu", "--gpu"): "-1 is the CPU against itself",
+         ("gpu.bench_gpu", "--gpu"): "-1 is the CPU (the rehearsal)"}
+# Tools by module name, those in tools/'s purpose folders (bench/, gpu/) included.
+TOOLS = sorted(".".join(p.relative_to(ROOT / "tools").with_suffix("").parts)
+               for p in (ROOT / "tools").rglob("*.py") if p.stem not in NOT_ARGPARSE)
 
 
 class Parsed(Exception):

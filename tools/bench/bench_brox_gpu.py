@@ -2,7 +2,7 @@
 whole extraction of the synthetic UCF-101-like set with METHOD=brox-gpu. Writes
 runs/bench/brox_gpu.json and docs/benchmarks.md's brox-gpu table.
 
-    python tools/bench_brox_gpu.py [--batches 1 8 32 64 128] [--backend cupy|numpy]
+    python tools/bench/bench_brox_gpu.py [--batches 1 8 32 64 128] [--backend cupy|numpy]
 
 Meant for a GPU machine (CuPy); `--backend numpy` runs the same solver on the CPU, to check the
 script or to see the reference's speed (without the pipeline figure: METHOD=brox-gpu is CuPy's).
@@ -22,7 +22,7 @@ from data_prep.flow.brox_batch import BatchBroxFlow
 from data_prep.extract import ExtractConfig, extract
 from data_prep.flow.middlebury import endpoint_error, read_flo
 from data_prep.datasets.synthetic import FRAMES, SyntheticConfig, make_synthetic
-from tools.benchlib import (PAPER_BROX_PAIRS_PER_S, SIZE, machine, package_file, real_gray_frames,
+from tools.bench.benchlib import (PAPER_BROX_PAIRS_PER_S, SIZE, machine, package_file, real_gray_frames,
                            update_readme, write_results)
 from tools import flags
 
@@ -66,7 +66,7 @@ def table(r: dict) -> str:
     best = max(r["pairs_per_s"], key=r["pairs_per_s"].get)
     top = r["pairs_per_s"][best]
     return "\n".join([
-        f"Measured {r['machine']['date']} on {r['device']} by `python tools/bench_brox_gpu.py`.",
+        f"Measured {r['machine']['date']} on {r['device']} by `python tools/bench/bench_brox_gpu.py`.",
         "", "| figure | measured | target / anchor |", "|---|---|---|",
         *(f"| `brox_gpu.pairs_per_s` (341x256, batch {b}) | {v:.1f} | |"
           for b, v in r["pairs_per_s"].items()),

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The GPU check: one command, run from the repository root on a bare GPU machine with the kit
-# (tools/gpu_kit.sh) beside the tree. Every step is time-boxed, so one failure leaves time for
+# (tools/gpu/gpu_kit.sh) beside the tree. Every step is time-boxed, so one failure leaves time for
 # the rest; the whole stays under BUDGET_S seconds (default 530: 9 minutes with the set-up).
 #
-#   bash tools/gpu_check.sh                 (make gpu-check)
-#   REHEARSAL=1 bash tools/gpu_check.sh     the same on a CPU, GPU-only steps skipped and the
+#   bash tools/gpu/gpu_check.sh                 (make gpu-check)
+#   REHEARSAL=1 bash tools/gpu/gpu_check.sh     the same on a CPU, GPU-only steps skipped and the
 #                                           trainings at a small size (make gpu-rehearsal)
 #
 # Writes $OUT/gpu_check.json (the machine, each step's status and seconds, the figures and the
@@ -13,7 +13,7 @@
 # 3.12 with numpy, scipy, scikit-image, h5py, OpenCV, CuPy), BUDGET_S, GPU (default 0).
 set -uo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 export OUT=${OUT:-$ROOT/runs/bench/gpu-check}
 export KIT=${KIT:-$ROOT/gpu-kit} REHEARSAL=${REHEARSAL:-0} GPU=${GPU:-0}
@@ -25,7 +25,7 @@ export JOBS=$(nproc)
 run_step() {
   case $1 in
   machine)
-    "$GPU_PYTHON" tools/gpu_facts.py >"$WORK/machine.json" && cat "$WORK/machine.json" ;;
+    "$GPU_PYTHON" tools/gpu/gpu_facts.py >"$WORK/machine.json" && cat "$WORK/machine.json" ;;
   kit)
     (cd "$KIT" && sha256sum -c two-stream-kit.tar.xz.sha256) || return
     tar -C "$WORK" -xJf "$KIT/two-stream-kit.tar.xz" || return
@@ -45,9 +45,9 @@ print("pycaffe", caffe.__file__, "lmdb", lmdb.__version__, "numpy", numpy.__vers
       "cv2", cv2.__version__)' ;;
   check_gpu)
     if [[ $REHEARSAL == 1 ]]; then
-      "$ENV_DIR/bin/python" tools/check_gpu.py --gpu -1 --width 0.25 --batch 2 --out "$WORK/check_gpu.json"
+      "$ENV_DIR/bin/python" tools/gpu/check_gpu.py --gpu -1 --width 0.25 --batch 2 --out "$WORK/check_gpu.json"
     else
-      "$ENV_DIR/bin/python" tools/check_gpu.py --gpu "$GPU" --width 1 --batch 8 --out "$WORK/check_gpu.json"
+      "$ENV_DIR/bin/python" tools/gpu/check_gpu.py --gpu "$GPU" --width 1 --batch 8 --out "$WORK/check_gpu.json"
     fi ;;
   store)
     # The synthetic UCF-101-like set, its flow stored at the paper's 256-pixel short side.
@@ -58,20 +58,20 @@ print("pycaffe", caffe.__file__, "lmdb", lmdb.__version__, "numpy", numpy.__vers
     train_resume_eval ;;
   bench)
     if [[ $REHEARSAL == 1 ]]; then
-      "$ENV_DIR/bin/python" tools/bench_gpu.py --gpu -1 --store "$WORK/store" --batch 4 \
+      "$ENV_DIR/bin/python" tools/gpu/bench_gpu.py --gpu -1 --store "$WORK/store" --batch 4 \
         --width 0.25 --input-size 48 --iters 2 --videos 1 --out "$WORK/bench_gpu.json"
     else
-      "$ENV_DIR/bin/python" tools/bench_gpu.py --gpu "$GPU" --store "$WORK/store" \
+      "$ENV_DIR/bin/python" tools/gpu/bench_gpu.py --gpu "$GPU" --store "$WORK/store" \
         --workers "$((JOBS - 2))" --out "$WORK/bench_gpu.json"
     fi ;;
   brox)
     if [[ $REHEARSAL == 1 ]]; then
-      "$ENV_DIR/bin/python" tools/bench_brox_gpu.py --backend numpy --batches 1 --repeats 1 --no-pipeline
+      "$ENV_DIR/bin/python" tools/bench/bench_brox_gpu.py --backend numpy --batches 1 --repeats 1 --no-pipeline
     else
-      "$ENV_DIR/bin/python" tools/bench_brox_gpu.py --batches 1 32 128 --no-pipeline
+      "$ENV_DIR/bin/python" tools/bench/bench_brox_gpu.py --batches 1 32 128 --no-pipeline
     fi && cp runs/bench/brox_gpu.json "$WORK/brox_gpu.json" ;;
   classify)
-    "$ENV_DIR/bin/python" tools/bench_classify.py $([[ $REHEARSAL == 1 ]] || echo --gpu "$GPU") \
+    "$ENV_DIR/bin/python" tools/bench/bench_classify.py $([[ $REHEARSAL == 1 ]] || echo --gpu "$GPU") \
       && cp runs/bench/classify.json "$WORK/classify.json" ;;
   *) echo "gpu_check: no step $1"; return 2 ;;
   esac
@@ -79,11 +79,11 @@ print("pycaffe", caffe.__file__, "lmdb", lmdb.__version__, "numpy", numpy.__vers
 
 write_env() {  # fallback-folder-or-empty: the kit's Python, as a venv's bin/python would be
   local cuda
-  cuda=$("$GPU_PYTHON" tools/gpu_facts.py --cuda-libs) || return
+  cuda=$("$GPU_PYTHON" tools/gpu/gpu_facts.py --cuda-libs) || return
   mkdir -p "$ENV_DIR/bin"
   cat >"$ENV_DIR/bin/python" <<EOF
 #!/bin/sh
-# The GPU kit's pycaffe on this machine's Python (written by tools/gpu_check.sh).
+# The GPU kit's pycaffe on this machine's Python (written by tools/gpu/gpu_check.sh).
 export PYTHONPATH="$WORK/two-stream-kit/python:$WORK/site:$ROOT:$WORK/two-stream-kit/data\${PYTHONPATH:+:\$PYTHONPATH}"
 export LD_LIBRARY_PATH="$WORK/two-stream-kit/lib:$cuda${1:+:$1}\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
 export GLOG_minloglevel=\${GLOG_minloglevel:-1}
@@ -182,7 +182,7 @@ else
   step brox 60
   step classify 60
 fi
-"$GPU_PYTHON" tools/gpu_facts.py --summary "$WORK" "$REHEARSAL" >"$OUT/gpu_check.json" \
+"$GPU_PYTHON" tools/gpu/gpu_facts.py --summary "$WORK" "$REHEARSAL" >"$OUT/gpu_check.json" \
   || say "the summary failed; the steps are in $STEPS"
 say "done in $(($(date +%s) - START)) s: $OUT/gpu_check.json"
 grep -c '"status": "ok"' "$STEPS" | xargs -I{} echo "gpu_check: {} of $(wc -l <"$STEPS") steps ok" | tee -a "$LOG"

@@ -2,7 +2,7 @@
 testing (bench_test.py), classifying a clip (bench_classify.py). Writes runs/bench/latest.json
 and the README's summary table, each figure beside its target or anchor.
 
-    python tools/bench.py [--skip flow,train,test,classify]   # a skipped one's last results kept
+    python tools/bench/bench.py [--skip flow,train,test,classify]   # a skipped one's last results kept
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from tools.benchlib import (BENCH_DIR, PAPER_BROX_PAIRS_PER_S, PAPER_VOLUMES_PER_S,
+from tools.bench.benchlib import (BENCH_DIR, PAPER_BROX_PAIRS_PER_S, PAPER_VOLUMES_PER_S,
                            TARGET_TEMPORAL_SAMPLES_PER_S, TARGETS, ROOT, machine, update_readme)
 
 BENCHES = ("flow", "train", "test", "classify")
@@ -83,11 +83,11 @@ def main(argv=None) -> int:
     for name in BENCHES:
         if name in skip:
             continue
-        print(f"bench: {name} (tools/bench_{name}.py)", flush=True)
-        code = subprocess.call([sys.executable, str(ROOT / "tools" / f"bench_{name}.py")],
+        print(f"bench: {name} (tools/bench/bench_{name}.py)", flush=True)
+        code = subprocess.call([sys.executable, str(ROOT / "tools" / "bench" / f"bench_{name}.py")],
                                cwd=ROOT)
         if code != 0:
-            print(f"bench: tools/bench_{name}.py failed (exit {code})", file=sys.stderr)
+            print(f"bench: tools/bench/bench_{name}.py failed (exit {code})", file=sys.stderr)
             return code
     results = {"machine": machine(), "seconds": time.perf_counter() - start}
     for name in BENCHES:

@@ -10,7 +10,7 @@
 # builds, keyed by its packages; the tree and the kit are copied in afresh each time.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE=${CAFFE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/two-stream-caffe}
 RESULTS=$ROOT/runs/bench/gpu-rehearsal
 SUITE=bookworm
@@ -26,7 +26,7 @@ WHEELS=(numpy==2.5.2 scipy==1.17.1 scikit-image==0.26.0 h5py==3.16.0
 say() { echo "gpu_rehearsal: $*"; }
 die() { echo "gpu_rehearsal: error: $*" >&2; exit 1; }
 [[ $(id -u) == 0 ]] || die "needs root (debootstrap, chroot and mounts); run it as root."
-source "$ROOT/tools/debian_apt.sh"
+source "$ROOT/tools/setup/debian_apt.sh"
 
 # A Python 3.12 install (its prefix), copied in whole: the GPU machines run 3.12.
 PY312=${PY312_PREFIX:-$(ls -d "$(pyenv root 2>/dev/null)"/versions/3.12.* 2>/dev/null | head -n 1)}
@@ -70,11 +70,11 @@ mount -t proc proc "$FS/proc" && mounts+=("$FS/proc")
 mount --bind /dev "$FS/dev" && mounts+=("$FS/dev")
 mkdir -p "$FS/dev/shm" && mount -t tmpfs -o size=4g tmpfs "$FS/dev/shm" && mounts=("$FS/dev/shm" "${mounts[@]}")
 
-say "running tools/gpu_check.sh in it, without network (REHEARSAL=1)"
+say "running tools/gpu/gpu_check.sh in it, without network (REHEARSAL=1)"
 set +e
 unshare -n chroot "$FS" /usr/bin/env -i HOME=/root LANG=C.UTF-8 \
   PATH="$PY312/bin:/usr/local/bin:/usr/bin:/bin" GPU_PYTHON=python3.12 REHEARSAL=1 \
-  BUDGET_S=1200 OUT=/repo/out bash -c 'cd /repo && bash tools/gpu_check.sh'
+  BUDGET_S=1200 OUT=/repo/out bash -c 'cd /repo && bash tools/gpu/gpu_check.sh'
 rc=$?
 set -e
 rm -rf "$RESULTS" && mkdir -p "$RESULTS"

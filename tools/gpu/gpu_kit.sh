@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU kit: everything tools/gpu_check.sh needs on a bare GPU machine that the machine lacks,
+# The GPU kit: everything tools/gpu/gpu_check.sh needs on a bare GPU machine that the machine lacks,
 # built here and packed into one folder small enough to travel with the working tree.
 #
 #   make gpu-kit            (after make setup)  -> gpu-kit/two-stream-kit.tar.xz, MANIFEST, kit.json
@@ -16,7 +16,7 @@
 # python3.12 on PATH), CUDA_ARCH_BIN (default 90: the H100 and H200), CAFFE_CACHE, CAFFE_JOBS.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 CACHE=${CAFFE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/two-stream-caffe}
 KIT_DIR=$ROOT/gpu-kit
 KIT_NAME=two-stream-kit
@@ -40,7 +40,7 @@ BOOST_PYTHON_PATCHES=(python3.10-file.patch python3.10-pep-620.patch fix-enum.pa
 
 say() { echo "gpu_kit: $*"; }
 die() { echo "gpu_kit: error: $*" >&2; exit 1; }
-source "$ROOT/tools/debian_apt.sh"
+source "$ROOT/tools/setup/debian_apt.sh"
 
 # ---- a Python 3.12 to build for -------------------------------------------------------------
 find_py312() {
@@ -96,7 +96,7 @@ fi
 # ---- Caffe, CUDA, portable, for that Python --------------------------------------------------
 say "Caffe for CUDA (sm_${CUDA_ARCH_BIN// /, sm_}) and Python 3.12"
 PYTHON=$VENV/bin/python CUDA=1 PORTABLE=1 BOOST_PYTHON_LIBDIR=$BP/lib CAFFE_JOBS=$JOBS \
-  bash "$ROOT/tools/build_caffe.sh"
+  bash "$ROOT/tools/setup/build_caffe.sh"
 PTH=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/caffe.pth
 PREFIX=$(dirname "$(dirname "$(dirname "$(cat "$PTH")")")")
 [[ -f "$PREFIX/BUILD-INFO.txt" ]] || die "no Caffe build at $PREFIX."

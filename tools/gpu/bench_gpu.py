@@ -1,9 +1,9 @@
-"""GPU benchmark (tools/gpu_check.sh): training images/s of the paper's temporal and spatial nets
+"""GPU benchmark (tools/gpu/gpu_check.sh): training images/s of the paper's temporal and spatial nets
 at batch 256, by Caffe alone (DummyData) and with the project's data layer feeding it from a
 store; the data layer's own rate; 25 x 10 test videos/s of the temporal net, with the time
 split between cutting the inputs and the net. Each figure names the stage that bounds it.
 
-    python tools/bench_gpu.py --store STORE [--gpu 0] [--out runs/bench/gpu.json]
+    python tools/gpu/bench_gpu.py --store STORE [--gpu 0] [--out runs/bench/gpu.json]
 
 `--gpu -1` runs the same on the CPU (the rehearsal, at a small --width and --input-size).
 """
@@ -21,7 +21,7 @@ import caffe
 from data_prep.store import FlowReader
 from models.evaluate.protocol import video_inputs, video_score
 from models.nets.cnn_m_2048 import cnn_m_2048, output_blob
-from tools.benchlib import SPATIAL, TEMPORAL, input_rate, machine
+from tools.bench.benchlib import SPATIAL, TEMPORAL, input_rate, machine
 from tools import flags
 
 

@@ -2,7 +2,7 @@
 CNN-M-2048 nets? The same weights and inputs through the spatial and temporal nets in both
 modes (forward, and one SGD step of the train net), compared within float tolerance.
 
-    python tools/check_gpu.py [--gpu 0] [--width 0.25] [--out runs/bench/gpu_check.json]
+    python tools/gpu/check_gpu.py [--gpu 0] [--width 0.25] [--out runs/bench/gpu_check.json]
 
 Exit code 0 when every comparison holds; each is printed with its largest difference.
 """

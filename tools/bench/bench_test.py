@@ -2,7 +2,7 @@
 CNN-M-2048 temporal net on the CPU, and the share of the machine's sgemm rate it reaches.
 Writes runs/bench/test.json and docs/benchmarks.md's testing table.
 
-    python tools/bench_test.py [--videos 2]
+    python tools/bench/bench_test.py [--videos 2]
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import caffe
 from data_prep.store import FlowReader
 from models.nets.cnn_m_2048 import cnn_m_2048, output_blob
 from models.evaluate.protocol import video_inputs, video_score
-from tools.benchlib import (TEMPORAL, forward_flops, measured_table, publish, sgemm_gflops,
+from tools.bench.benchlib import (TEMPORAL, forward_flops, measured_table, publish, sgemm_gflops,
                            store_for_input)
 from tools import flags
 

@@ -1,4 +1,4 @@
-"""What the benchmarks (tools/bench*.py) share, so that no benchmark imports another: the
+"""What the benchmarks (tools/bench/*.py) share, so that no benchmark imports another: the
 machine's description, the JSON each writes, the Markdown table, the targets and the paper's
 figures they are compared with, the real clips and the stores they measure on."""
 from __future__ import annotations
@@ -23,7 +23,7 @@ from models.input.prefetch import Prefetcher
 from models.nets.cnn_m_2048 import cnn_m_2048
 from models.nets.paper_nets import paper_nets
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BENCH_DIR = ROOT / "runs" / "bench"
 SIZE = (341, 256)  # the paper's frames: 256 on the smaller side of UCF-101's 4:3 video
 # The targets of the data-preparation issue, and the paper's own figure.

@@ -1,11 +1,11 @@
-"""What tools/gpu_check.sh records, with the standard library alone (it runs before the kit is
+"""What tools/gpu/gpu_check.sh records, with the standard library alone (it runs before the kit is
 installed, under the GPU machine's own Python):
 
-    python3 tools/gpu_facts.py                  the machine: GPU, driver, nvcc, C library,
+    python3 tools/gpu/gpu_facts.py                  the machine: GPU, driver, nvcc, C library,
                                                 compiler, Python, make, the CUDA libraries found
-    python3 tools/gpu_facts.py --cuda-libs      the folders holding the CUDA libraries the kit's
+    python3 tools/gpu/gpu_facts.py --cuda-libs      the folders holding the CUDA libraries the kit's
                                                 Caffe loads, joined with ':'
-    python3 tools/gpu_facts.py --summary WORK REHEARSAL
+    python3 tools/gpu/gpu_facts.py --summary WORK REHEARSAL
                                                 the check's JSON: each step, the figures, the
                                                 goals met or missed and what bounds a missed one
 """
@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-# What the kit's Caffe loads from the machine (tools/gpu_kit.sh leaves them out).
+# What the kit's Caffe loads from the machine (tools/gpu/gpu_kit.sh leaves them out).
 CUDA_LIBS = ("libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libcurand.so.10",
              "libnccl.so.2")
 # The goals on one H100 or H200 (README, "GPU and multi-GPU training").

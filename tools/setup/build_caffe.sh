@@ -2,7 +2,7 @@
 # Builds BVLC Caffe 1.0 (pycaffe included) from a checksummed source, installs it into a cache
 # outside the clone keyed by everything that changes the binaries, and links it into the venv.
 #
-#   PYTHON=.venv/bin/python tools/build_caffe.sh
+#   PYTHON=.venv/bin/python tools/setup/build_caffe.sh
 #
 # Environment:
 #   PYTHON       interpreter that will import pycaffe (its headers, libpython and numpy are used)
@@ -13,11 +13,11 @@
 #   CAFFE_SRC    a Caffe tree the user already has (e.g. a git clone of BVLC/caffe); default:
 #                Debian's source package `caffe` from bullseye, fetched with a private apt config
 #   CAFFE_CACHE  cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/two-stream-caffe)
-#   PORTABLE=1   a Caffe to carry to another machine (tools/gpu_kit.sh): without OpenCV, LevelDB
+#   PORTABLE=1   a Caffe to carry to another machine (tools/gpu/gpu_kit.sh): without OpenCV, LevelDB
 #                and HDF5, whose Debian libraries pull in hundreds of MB (the project reads its
 #                stores from Python and snapshots in Caffe's binary format)
 #   BOOST_PYTHON_LIBDIR  a folder holding libboost_pythonXY.so for $PYTHON, for a Python whose
-#                Boost.Python the system lacks (tools/gpu_kit.sh builds one for Python 3.12)
+#                Boost.Python the system lacks (tools/gpu/gpu_kit.sh builds one for Python 3.12)
 #   CAFFE_JOBS   parallel compile jobs (default: number of cores)
 set -euo pipefail
 

@@ -1,4 +1,4 @@
-# Sourced by tools/build_caffe.sh, tools/gpu_kit.sh, tools/gpu_rehearsal.sh and
+# Sourced by tools/setup/build_caffe.sh, tools/gpu/gpu_kit.sh, tools/gpu/gpu_rehearsal.sh and
 # tools/fetch_opencv_clips.sh: apt-get on a private sources list of one line, so that fetching a
 # Debian package neither needs root nor touches the machine's apt state; and the sha256 check of
 # what was fetched.

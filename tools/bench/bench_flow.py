@@ -1,7 +1,7 @@
 """Optical-flow benchmark: speed and accuracy per method, pipeline overhead, parallel speed-up,
 and storage on real footage. Writes runs/bench/flow.json and docs/benchmarks.md's flow table.
 
-    python tools/bench_flow.py [--pairs 20] [--quick]
+    python tools/bench/bench_flow.py [--pairs 20] [--quick]
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from data_prep.flow import CPU_METHODS, flow_method, to_gray
 from data_prep.flow.middlebury import endpoint_error, read_flo
 from data_prep.datasets.synthetic import SyntheticConfig, make_synthetic
 from data_prep.video import read_frames
-from tools.benchlib import (PAPER_BROX_PAIRS_PER_S, SIZE, TARGETS, machine, package_file,
+from tools.bench.benchlib import (PAPER_BROX_PAIRS_PER_S, SIZE, TARGETS, machine, package_file,
                            real_gray_frames, update_readme, write_results)
 from tools import flags
 
