@@ -10,8 +10,10 @@
 #                API); cuBLAS, cuRAND and NCCL from the toolkit, else from pinned PyPI wheels
 #   CUDA_ARCH_BIN  GPU architectures, e.g. "90" or "80 90" (default: those of 75 80 86 89 90 100
 #                120 that the installed nvcc compiles for); PTX is added for the highest
-#   CAFFE_SRC    a Caffe tree the user already has (e.g. a git clone of BVLC/caffe); default:
-#                Debian's source package `caffe` from bullseye, fetched with a private apt config
+#   CAFFE_SRC    a Caffe tree the user already has (BVLC/caffe at commit 99bd997), built with
+#                Debian's patches from caffe_patches/debian/; default: Debian's source package
+#                `caffe` of bullseye, from this machine's Debian mirror or Debian's archives
+#   DEBIAN_POOLS the archive roots that source is fetched from, in order (tools/setup/debian_apt.sh)
 #   CAFFE_CACHE  cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/two-stream-caffe)
 #   PORTABLE=1   a Caffe to carry to another machine (tools/gpu/gpu_kit.sh): without OpenCV, LevelDB
 #                and HDF5, whose Debian libraries pull in hundreds of MB (the project reads its
@@ -140,14 +142,12 @@ fi
 # ---- the source -----------------------------------------------------------------------------
 source "$(dirname "${BASH_SOURCE[0]}")/debian_apt.sh"
 
+# The two files of Debian's source package, by their pool path: from this machine's mirror, else
+# from Debian's archives of retired releases (tools/setup/debian_apt.sh), each checked by sha256.
 fetch_debian_source() {
-  local dest=$CACHE/src
-  if [[ -f "$dest/$ORIG_TARBALL" && -f "$dest/$DEBIAN_TARBALL" ]]; then return; fi
-  command -v apt-get >/dev/null || die "no apt-get to fetch Debian's caffe source; set CAFFE_SRC to a BVLC Caffe tree (commit 99bd997) instead."
-  debian_source "$CACHE/apt" "$dest" "$DEB_SUITE" "caffe=$DEB_VERSION" || case $? in
-    1) die "found no Debian mirror in /etc/apt/sources.list*; set CAFFE_SRC to a BVLC Caffe tree instead." ;;
-    *) die "apt-get could not fetch caffe=$DEB_VERSION; set CAFFE_SRC to a BVLC Caffe tree instead." ;;
-  esac
+  FETCH_PYTHON=$PYTHON fetch_from_pools "$CACHE/src" c/caffe \
+    "$ORIG_TARBALL" "$ORIG_SHA256" "$DEBIAN_TARBALL" "$DEBIAN_SHA256" \
+    || die "could not fetch $ORIG_TARBALL and $DEBIAN_TARBALL (Debian's caffe $DEB_VERSION, $DEB_SUITE) from $(debian_pools | sed 's/ /, /g'); download BVLC's Caffe at commit 99bd997 and run again with CAFFE_SRC=/path/to/that/tree."
 }
 
 tree_sha256() {  # directory: a content hash that ignores build outputs and VCS data
@@ -155,15 +155,20 @@ tree_sha256() {  # directory: a content hash that ignores build outputs and VCS 
       --exclude=.git --exclude=./build --exclude='./.build_*' -cf - . | sha256sum | cut -d' ' -f1
 }
 
-fetch_debian_source
-verify_sha256 "$CACHE/src/$ORIG_TARBALL" "$ORIG_SHA256"
-verify_sha256 "$CACHE/src/$DEBIAN_TARBALL" "$DEBIAN_SHA256"
+# Debian's patches: from its tarball, or, beside a tree of the user's (which needs no download),
+# the copy of them in caffe_patches/debian/ (tests/test_caffe_build.py: equal to the tarball's).
 if [[ -n "${CAFFE_SRC:-}" ]]; then
   [[ -f "$CAFFE_SRC/include/caffe/caffe.hpp" ]] || die "CAFFE_SRC=$CAFFE_SRC is not a Caffe source tree (no include/caffe/caffe.hpp)."
   SRC_ID="tree:$(tree_sha256 "$CAFFE_SRC")"
+  DEBIAN_PATCHES_ID="copy:$(cat "$PATCH_DIR"/debian/* | sha256sum | cut -d' ' -f1)"
 else
+  fetch_debian_source
   SRC_ID="debian:$ORIG_SHA256"
+  DEBIAN_PATCHES_ID=$DEBIAN_SHA256
 fi
+
+# FETCH_ONLY=1: the source fetched and checked, nothing built (tests/tools/test_caffe_source.py).
+[[ "${FETCH_ONLY:-0}" == 1 ]] && { say "source ready in $CACHE/src"; exit 0; }
 
 # ---- the cache key: source, patch sets, flags, interpreter, numpy, compiler -----------------
 # Patches only the CUDA build needs (today's CUDA removed what they replace).
@@ -171,7 +176,7 @@ EXTRA_PATCHES=()
 [[ "$CUDA" == 1 ]] && EXTRA_PATCHES=("$PATCH_DIR"/cuda/*.patch)
 # ... and those only the portable build needs (it leaves out what they guard).
 [[ "$PORTABLE" == 1 ]] && EXTRA_PATCHES+=("$PATCH_DIR"/portable/*.patch)
-KEY_TEXT=$(printf '%s\n' "source $SRC_ID" "debian-patches $DEBIAN_SHA256" \
+KEY_TEXT=$(printf '%s\n' "source $SRC_ID" "debian-patches $DEBIAN_PATCHES_ID" \
   "patches $(cat "$PATCH_DIR"/*.patch "${EXTRA_PATCHES[@]}" | sha256sum | cut -d' ' -f1)" \
   "flags ${CMAKE_FLAGS[*]}" "python $PY_VERSION $PY_PREFIX" "numpy $NUMPY_VERSION" \
   "compiler $(c++ -dumpfullversion 2>/dev/null || c++ --version | head -n 1)")
@@ -217,7 +222,11 @@ build() {
   else
     tar -C "$tree" -xzf "$CACHE/src/$ORIG_TARBALL" || return
   fi
-  tar -C "$PREFIX" -xJf "$CACHE/src/$DEBIAN_TARBALL" || return
+  if [[ -n "${CAFFE_SRC:-}" ]]; then
+    mkdir -p "$PREFIX/debian" && cp -r "$PATCH_DIR/debian" "$PREFIX/debian/patches" || return
+  else
+    tar -C "$PREFIX" -xJf "$CACHE/src/$DEBIAN_TARBALL" || return
+  fi
   while read -r p; do
     [[ -z "$p" || "$p" == \#* ]] || apply_patch "$tree" "$PREFIX/debian/patches/$p" || return
   done <"$PREFIX/debian/patches/series"

@@ -42,3 +42,58 @@ verify_sha256() {  # file expected: the script ends, naming the file, when they 
   echo "$(basename "$0" .sh): error: $1 has sha256 $got, expected $2; delete it and run again." >&2
   exit 1
 }
+
+# Debian's archives that keep a release after the mirrors drop it: the archive of retired
+# releases, and the snapshot archive as it stood on a day the release was still current. Each
+# holds the same pool paths as a mirror (docs/setup.md: "The Caffe source").
+DEBIAN_RETIRED_ARCHIVE=http://archive.debian.org/debian
+DEBIAN_SNAPSHOT_ARCHIVE=http://snapshot.debian.org/archive/debian/20250101T000000Z
+
+# The archives a source package's files are tried from, in order: DEBIAN_POOLS if set (a list of
+# archive roots), else this machine's mirror, then the two archives above.
+debian_pools() {
+  if [[ -n "${DEBIAN_POOLS:-}" ]]; then echo "$DEBIAN_POOLS"; return; fi
+  echo "$(debian_mirror) $DEBIAN_RETIRED_ARCHIVE $DEBIAN_SNAPSHOT_ARCHIVE"
+}
+
+download() {  # url file: 0 when fetched whole (no curl or wget on a minimal Debian: Python's)
+  "${FETCH_PYTHON:-python3}" - "$1" "$2" <<'PY' 2>/dev/null
+import shutil, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=60) as answer, open(sys.argv[2] + ".part", "wb") as out:
+    shutil.copyfileobj(answer, out)
+PY
+  local rc=$?
+  [[ $rc == 0 ]] && mv "$2.part" "$2" || rm -f "$2.part"
+  return $rc
+}
+
+# A source package's files by their pool path, from the first archive that serves them all with
+# the expected sha256; an archive that serves a file with another sha256 is refused by name and
+# the next one tried. Returns 1, having said what was tried, when none does.
+fetch_from_pools() {  # dest pool-folder file sha256 [file sha256 ...]
+  local dest=$1 folder=$2 base file sha got whole
+  shift 2
+  mkdir -p "$dest"
+  for base in $(debian_pools); do
+    whole=1
+    local args=("$@") i
+    for ((i = 0; i < ${#args[@]}; i += 2)); do
+      file=${args[i]} sha=${args[i + 1]}
+      if [[ -f "$dest/$file" ]] && [[ $(sha256sum "$dest/$file" | cut -d' ' -f1) == "$sha" ]]; then
+        continue
+      fi
+      if ! download "$base/pool/main/$folder/$file" "$dest/$file"; then
+        echo "$(basename "$0" .sh): $base does not serve $file"
+        whole=0; break
+      fi
+      got=$(sha256sum "$dest/$file" | cut -d' ' -f1)
+      if [[ "$got" != "$sha" ]]; then
+        echo "$(basename "$0" .sh): refused $file from $base: sha256 $got, expected $sha"
+        rm -f "$dest/$file"; whole=0; break
+      fi
+      echo "$(basename "$0" .sh): fetched $file from $base"
+    done
+    [[ $whole == 1 ]] && return 0
+  done
+  return 1
+}
