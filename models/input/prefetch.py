@@ -107,7 +107,7 @@ class Prefetcher:
                                             os.getpid()))
             process.start()
             self.pools.append((pool, free, ready, process))
-        self.held = None  # (worker, slot) lent to the consumer
+        self.held = None  # (worker, slot) the consumer holds
         atexit.register(self.close)  # Caffe may never delete its layers before exit
 
     def next(self):

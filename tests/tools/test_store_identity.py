@@ -1,4 +1,4 @@
-"""A store holds one dataset's videos and says whose (issue cases: one wrong --dataset had added
+"""A store holds one dataset's videos and says whose (the cases seen: one wrong --dataset had added
 80 foreign videos to a store and broken every later extraction; a run trained and tested on
 another dataset's store). Extraction into another dataset's store, training or testing a
 dataset on another's store, are refused before any work; --redo removes any id a store holds."""

@@ -26,7 +26,7 @@ from models.nets.paper_nets import paper_nets
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_DIR = ROOT / "runs" / "bench"
 SIZE = (341, 256)  # the paper's frames: 256 on the smaller side of UCF-101's 4:3 video
-# The targets of the data-preparation issue, and the paper's own figure.
+# The data preparation's speed targets (docs/benchmarks.md), and the paper's own figure.
 TARGETS = {"brox_pairs_per_s": 20, "grove3_epe": 0.80, "storage_ratio": 55,
            "quantization_epe": 0.05, "pipeline_overhead": 0.15, "jobs2_speedup": 1.8}
 PAPER_BROX_PAIRS_PER_S = 1 / 0.06  # Sect. 5: 0.06 s a pair on a 2014 GPU

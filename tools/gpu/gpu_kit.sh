@@ -4,7 +4,7 @@
 #
 #   make gpu-kit            (after make setup)  -> gpu-kit/two-stream-kit.tar.xz, MANIFEST, kit.json
 #
-# The lent machines (docs/gpu.md) have CUDA 13, Python 3.12 with numpy, h5py, scipy, scikit-image,
+# The GPU machines it is for (docs/gpu.md) have CUDA 13, Python 3.12 with numpy, h5py, scipy, scikit-image,
 # OpenCV, CuPy and NVIDIA's cuBLAS/cuRAND/NCCL wheels, and none of the Debian libraries Caffe
 # links. So the kit holds: Caffe 1.0 built for CUDA (sm_90) and pycaffe for Python 3.12, with
 # Boost.Python for 3.12 built here from Debian's boost1.74 source; the closure of their Debian

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check rehearsed on this CPU machine, in an environment that holds nothing `make setup`
 # installed: a minimal Debian root made with debootstrap, holding the Python 3.12 and the Python
-# packages the lent GPU machines have (docs/gpu.md), entered with chroot and no network. The check
+# packages a GPU machine needs (docs/gpu.md), entered with chroot and no network. The check
 # installs Caffe from the kit alone; the GPU steps run their CPU variants at a small size.
 #
 #   make gpu-rehearsal     (builds the kit first)  -> runs/bench/gpu-rehearsal/gpu_check.json
