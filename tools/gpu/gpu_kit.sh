@@ -31,12 +31,8 @@ LMDB_WHEEL=lmdb-3.0.0-cp312-cp312-manylinux2014_x86_64.manylinux_2_17_x86_64.man
 LMDB_SHA256=99dab02837f6254cc045d95cc5df721a2e5c07a6fcf08826d47328e553adcf8e
 BOOST_SUITE=bookworm
 BOOST_VERSION=1.74.0+ds1-21
-BOOST_ORIG=boost1.74_1.74.0+ds1.orig.tar.xz
 BOOST_ORIG_SHA256=192f5df504d282cb81288f88232d8af45b64a9ab531e1c7cf8ae955f16f6bb28
-BOOST_DEBIAN=boost1.74_${BOOST_VERSION}.debian.tar.xz
 BOOST_DEBIAN_SHA256=6549dab4824c781e0510272ac352f9e0367d4d47c16c94989e5ec7447fd8f0d8
-# Debian's patches that touch Boost.Python (the rest are for other libraries and platforms).
-BOOST_PYTHON_PATCHES=(python3.10-file.patch python3.10-pep-620.patch fix-enum.patch python-enum.patch)
 
 say() { echo "gpu_kit: $*"; }
 die() { echo "gpu_kit: error: $*" >&2; exit 1; }
@@ -64,34 +60,12 @@ if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c "import numpy; asser
     || die "could not install $NUMPY_PIN for Python 3.12."
 fi
 
-# ---- Boost.Python 1.74 for Python 3.12 (Debian has it for 3.11 only) ------------------------
-BP_KEY=$(printf '%s\n' "$BOOST_ORIG_SHA256" "$BOOST_DEBIAN_SHA256" "${BOOST_PYTHON_PATCHES[*]}" \
-  "$("$PY312" -V)" "$(c++ -dumpfullversion)" | sha256sum | cut -c1-12)
-BP=$CACHE/boost-python3.12-$BP_KEY
-if [[ ! -f "$BP/lib/libboost_python312.so" ]]; then
-  src=$CACHE/src
-  mkdir -p "$src"
-  if [[ ! -f "$src/$BOOST_ORIG" || ! -f "$src/$BOOST_DEBIAN" ]]; then
-    debian_source "$CACHE/apt-$BOOST_SUITE" "$src" "$BOOST_SUITE" "boost1.74=$BOOST_VERSION" \
-      || die "could not fetch boost1.74=$BOOST_VERSION's source (no Debian mirror in /etc/apt/sources.list*, or apt-get failed)."
-  fi
-  verify_sha256 "$src/$BOOST_ORIG" "$BOOST_ORIG_SHA256"
-  verify_sha256 "$src/$BOOST_DEBIAN" "$BOOST_DEBIAN_SHA256"
-  say "building Boost.Python 1.74 for $("$PY312" -V) into $BP"
-  rm -rf "$BP" && mkdir -p "$BP/obj" "$BP/lib"
-  tar -C "$BP" -xJf "$src/$BOOST_ORIG" boost/libs/python
-  tar -C "$BP" -xJf "$src/$BOOST_DEBIAN" debian/patches
-  for p in "${BOOST_PYTHON_PATCHES[@]}"; do patch -d "$BP/boost" -p1 -s <"$BP/debian/patches/$p"; done
-  include=$("$PY312" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
-  find "$BP/boost/libs/python/src" -maxdepth 2 -name '*.cpp' -not -path '*/numpy/*' \
-    | xargs -P "$JOBS" -I{} sh -c 'g++ -O2 -fPIC -DNDEBUG -DBOOST_PYTHON_SOURCE -DBOOST_BIND_GLOBAL_PLACEHOLDERS \
-        -I"$1/boost/libs/python/include" -I"$2" -w -c "{}" -o "$1/obj/$(echo "{}" | md5sum | cut -c1-12).o"' \
-        _ "$BP" "$include"
-  g++ -shared -o "$BP/lib/libboost_python312.so.1.74.0" -Wl,-soname,libboost_python312.so.1.74.0 \
-    "$BP"/obj/*.o
-  ln -sfn libboost_python312.so.1.74.0 "$BP/lib/libboost_python312.so"
-  rm -rf "$BP/obj" "$BP/debian" "$BP/boost"
-fi
+# ---- Boost.Python 1.74 for Python 3.12 (Debian has it for 3.11 only), from the pinned source --
+BP=$(PYTHON=$PY312 BOOST_PYTHON_BUILD=1 BOOST_SOURCE="boost1.74=$BOOST_VERSION" BOOST_SUITE=$BOOST_SUITE \
+  BOOST_ORIG_SHA256=$BOOST_ORIG_SHA256 BOOST_DEBIAN_SHA256=$BOOST_DEBIAN_SHA256 CAFFE_CACHE=$CACHE \
+  CAFFE_JOBS=$JOBS bash "$ROOT/tools/setup/boost_python.sh")
+[[ -f "$BP/libboost_python312.so" ]] || die "no Boost.Python for Python 3.12 in '$BP'."
+BP=$(dirname "$BP")
 
 # ---- Caffe, CUDA, portable, for that Python --------------------------------------------------
 say "Caffe for CUDA (sm_${CUDA_ARCH_BIN// /, sm_}) and Python 3.12"

@@ -18,8 +18,8 @@
 #   PORTABLE=1   a Caffe to carry to another machine (tools/gpu/gpu_kit.sh): without OpenCV, LevelDB
 #                and HDF5, whose Debian libraries pull in hundreds of MB (the project reads its
 #                stores from Python and snapshots in Caffe's binary format)
-#   BOOST_PYTHON_LIBDIR  a folder holding libboost_pythonXY.so for $PYTHON, for a Python whose
-#                Boost.Python the system lacks (tools/gpu/gpu_kit.sh builds one for Python 3.12)
+#   BOOST_PYTHON_LIBDIR  a folder holding libboost_pythonXY.so for $PYTHON (default: the system's
+#                if it is for this Python's X.Y, else one tools/setup/boost_python.sh builds)
 #   CAFFE_JOBS   parallel compile jobs (default: number of cores)
 set -euo pipefail
 
@@ -75,6 +75,12 @@ CMAKE_FLAGS=(
   -DUSE_LMDB=ON -DUSE_LEVELDB=$WITH_IO -DUSE_HDF5=$WITH_IO -DUSE_OPENCV=$WITH_IO -DBLAS=Open
   -DBUILD_docs=OFF -DBUILD_matlab=OFF
 )
+# Boost.Python for this interpreter: the system's where it is for this Python's X.Y, else one
+# built for it (tools/setup/boost_python.sh prints its folder).
+if [[ -z "$BOOST_PYTHON_LIBDIR" ]]; then
+  BOOST_PYTHON_LIBDIR=$(PYTHON=$PYTHON CAFFE_CACHE=$CACHE CAFFE_JOBS=$JOBS bash "$HERE/boost_python.sh") \
+    || die "no Boost.Python for Python $PY_MAJMIN (above)."
+fi
 if [[ -n "$BOOST_PYTHON_LIBDIR" ]]; then
   ls "$BOOST_PYTHON_LIBDIR"/libboost_python"${PY_MAJMIN/./}".so >/dev/null 2>&1 \
     || die "BOOST_PYTHON_LIBDIR=$BOOST_PYTHON_LIBDIR holds no libboost_python${PY_MAJMIN/./}.so."
