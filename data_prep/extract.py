@@ -10,7 +10,6 @@ lack it, and `redo` re-extracts named videos (a corrupt record, say).
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import shutil
 import time
 from dataclasses import dataclass, field, replace
@@ -23,6 +22,7 @@ from tqdm import tqdm
 from data_prep.codec import FLOW_QUALITY, FRAME_QUALITY, encode_flow, encode_jpeg
 from data_prep.datasets import DatasetError, Video, read_dataset
 from data_prep.flow import flow_method, to_gray
+from data_prep.processes import ignore_ctrl_c, start_context
 from data_prep.store import (DiskFull, Store, agree_settings, claim_dataset, flow_keys, flow_meta,
                              flow_path, frame_key, frame_meta, frames_path, require_space,
                              stored_methods, write_index, writing)
@@ -170,8 +170,10 @@ def work(job):
         return video.id, None, str(error)
 
 
-def init_worker():
+def init_worker(pooled: bool = False):
     cv2.setNumThreads(1)  # one core per process: JOBS=N uses N cores, and results are exact
+    if pooled:
+        ignore_ctrl_c()
 
 
 def results(jobs: list, workers: int):
@@ -179,7 +181,7 @@ def results(jobs: list, workers: int):
         init_worker()
         yield from map(work, jobs)
         return
-    with multiprocessing.get_context("fork").Pool(workers, initializer=init_worker) as pool:
+    with start_context().Pool(workers, initializer=init_worker, initargs=(True,)) as pool:
         yield from pool.imap_unordered(work, jobs, chunksize=1)
 
 

@@ -9,6 +9,7 @@ interrupted demo resumes. Writes OUT/report.md (tables and figures) and OUT/resu
 """
 from __future__ import annotations
 
+import atexit
 import itertools
 import json
 import logging
@@ -113,7 +114,10 @@ def stage_process(log: str, work, request) -> None:
         code = 0
     sys.stdout.flush()
     sys.stderr.flush()
-    # Leave without Caffe's destructors (models/train/loop.py: a NaN step may corrupt its heap).
+    # Leave without Caffe's destructors (models/train/loop.py: a NaN step may corrupt its heap),
+    # but after Python's exit handlers: data workers stopped, their shared memory and every
+    # semaphore released (the resource tracker would report them leaked).
+    atexit._run_exitfuncs()
     os._exit(code)
 
 

@@ -8,7 +8,6 @@ made inline, whatever the workers' speeds; each worker holds at most `slots` bat
 from __future__ import annotations
 
 import atexit
-import multiprocessing
 import os
 import queue
 import signal
@@ -17,6 +16,8 @@ from multiprocessing import shared_memory
 
 import cv2
 import numpy as np
+
+from data_prep.processes import ignore_ctrl_c, start_context
 
 WAIT_SECONDS = 5.0  # between checks that the workers are alive
 
@@ -41,15 +42,26 @@ class Slots:
         self.memory.unlink()
 
 
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True
+
+
 def die_with_parent(parent: int) -> None:
     """A worker must not outlive its trainer (killed, or leaving through os._exit): Linux sends
-    it SIGTERM when the parent dies; elsewhere the wait for a free slot checks the parent."""
+    it SIGTERM when the process that started it dies (the trainer, or under forkserver the
+    server, which ends with the trainer); the wait for a free slot also checks the trainer."""
     try:
         import ctypes
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
-    if os.getppid() != parent:  # it died before prctl took effect
+    if not alive(parent):  # it died before prctl took effect
         os._exit(0)
 
 
@@ -58,13 +70,14 @@ def next_free(free, parent: int):
         try:
             return free.get(timeout=WAIT_SECONDS)
         except queue.Empty:
-            if os.getppid() != parent:
+            if not alive(parent):
                 return None
 
 
 def work(maker, worker: int, workers: int, slots: Slots, free, ready, first_index: int,
          parent: int):
     die_with_parent(parent)
+    ignore_ctrl_c()
     cv2.setNumThreads(1)
     try:
         index = first_index + worker
@@ -95,7 +108,7 @@ class Prefetcher:
         if workers == 0:
             self.arrays = (np.empty(data_shape, np.float32), np.empty(label_shape, np.float32))
             return
-        context = multiprocessing.get_context("fork")
+        context = start_context()
         self.pools = []
         for w in range(workers):
             pool = Slots(slots, data_shape, label_shape)
@@ -140,12 +153,14 @@ class Prefetcher:
     def close(self):
         if self.workers == 0:
             return
-        for pool, free, _, process in self.pools:
-            free.put(None)
+        for pool, free, ready, process in self.pools:
             process.terminate()
             process.join(timeout=5)
+            for channel in (free, ready):  # their semaphores go with them, not at exit
+                channel.close()
+                channel.join_thread()
             pool.release()
-        self.workers, self.pools = 0, []
+        self.workers, self.pools, self.held = 0, [], None
 
     def __del__(self):
         try:
