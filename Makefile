@@ -43,7 +43,8 @@ EVALS = eval-spatial eval-temporal eval-multitask
 BENCHES = bench-flow bench-train bench-test bench-classify
 
 .PHONY: help clean demo bench setup ready system venv caffe test test-fast prototxt synthetic frames flow merge \
-	$(BENCHES) score eval $(SCORES) $(EVALS) fuse export classify report paper $(TRAINS) gpu-kit gpu-check gpu-rehearsal
+	$(BENCHES) score eval $(SCORES) $(EVALS) fuse export classify report paper $(TRAINS) gpu-kit gpu-check gpu-rehearsal \
+	rehearse-os
 
 ##   make help      this list
 help:
@@ -204,3 +205,9 @@ gpu-check:
 ##   make gpu-rehearsal  the same check on this CPU, in a bare Debian root made with debootstrap
 gpu-rehearsal: gpu-kit
 	bash tools/gpu/gpu_rehearsal.sh
+
+##   make rehearse-os [SUITE=trixie|bookworm|forky]  the README's commands (setup, test-fast,
+##                  demo) in a fresh clone inside a minimal Debian root (debootstrap; as root;
+##                  tens of minutes) -> runs/rehearse-os/{suite}/
+rehearse-os:
+	SUITE=$(or $(SUITE),trixie) bash tools/setup/rehearse_os.sh
