@@ -5,6 +5,7 @@ and the stage that bounds a missed one; `SETUP=0` runs a tool with no set-up."""
 import hashlib
 import json
 import os
+import re
 import subprocess
 import tarfile
 from pathlib import Path
@@ -153,6 +154,18 @@ def test_setup_0_runs_a_tool_with_no_set_up():
     assert "tools/setup/install_system_packages.sh" in full and "tools/setup/build_caffe.sh" in full
     assert run("make", "-n", "--no-print-directory", "gpu-check").stdout.strip() == \
         "bash tools/gpu/gpu_check.sh"
+
+
+def test_the_rehearsal_trains_what_the_gpu_check_trains_only_smaller():
+    """The rehearsal's training flags are the real check's, but for the sizes (an initialisation
+    of its own once let the rehearsal pass while the real configuration went untried)."""
+    text = (ROOT / "tools" / "gpu" / "gpu_check.sh").read_text()
+    body = text[text.index("train_resume_eval() {"):text.index("last_snapshot() {")]
+    rehearsal = re.search(r'gpus="" gpu="" size="([^"]*)"', body).group(1).split()
+    real = re.search(r'gpus="GPUS=\$GPU" gpu="GPU=\$GPU" size="([^"]*)"', body).group(1).split()
+    flags = lambda words: {w for w in words if w.startswith("--")}
+    assert flags(rehearsal) - flags(real) == {"--width", "--input-size", "--batch-size"}
+    assert "--init" not in body
 
 
 def test_the_gpu_benchmark_runs_on_the_cpu_and_names_its_figures(store_writer, tmp_path):

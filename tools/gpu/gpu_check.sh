@@ -98,7 +98,8 @@ train_resume_eval() {
   local iters=100 every=50
   if [[ $REHEARSAL == 1 ]]; then
     iters=300 every=20
-    gpus="" gpu="" size="--width 0.25 --input-size 48 --batch-size 8 --init he --test-iter 1"
+    # What the real check trains, the default initialisation included; only sizes shrink.
+    gpus="" gpu="" size="--width 0.25 --input-size 48 --batch-size 8 --test-iter 1"
   else
     gpus="GPUS=$GPU" gpu="GPU=$GPU" size="--workers $((JOBS - 2)) --test-iter 2"
   fi

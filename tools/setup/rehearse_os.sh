@@ -62,6 +62,8 @@ cp -a "$BASE" "$FS"
 git clone -q --no-local "$ROOT" "$FS/root/two-stream" || die "git clone of $ROOT failed."
 say "cloned $(git -C "$FS/root/two-stream" log -1 --format='%h %s' | cut -c1-80)"
 cp /etc/resolv.conf "$FS/etc/resolv.conf"
+# No service starts inside the root (munge and slurm's packages would start their daemons).
+printf '#!/bin/sh\nexit 101\n' >"$FS/usr/sbin/policy-rc.d" && chmod +x "$FS/usr/sbin/policy-rc.d"
 if compgen -G "/usr/local/share/ca-certificates/*" >/dev/null; then
   cp -r /usr/local/share/ca-certificates/. "$FS/usr/local/share/ca-certificates/"
   chroot "$FS" update-ca-certificates >/dev/null 2>&1 || die "update-ca-certificates failed in the root."
