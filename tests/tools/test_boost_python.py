@@ -55,12 +55,17 @@ def test_no_python_is_one_sentence():
     assert result.stderr == "boost_python: error: set PYTHON to the interpreter pycaffe is built for.\n"
 
 
-@pytest.mark.slow
-def test_another_pythons_boost_python_is_built_from_the_machines_boost_source(tmp_path):
+@pytest.fixture(scope="module")
+def another_python():
     found = other_python()
     if found is None:
         pytest.skip("no CPython of another version than this one on this machine")
-    python, xy = found
+    return found
+
+
+@pytest.mark.slow
+def test_another_pythons_boost_python_is_built_from_the_machines_boost_source(another_python):
+    python, xy = another_python
     result = boost_python(python)
     assert result.returncode == 0, result.stderr[-2000:]
     folder = Path(result.stdout.strip())
@@ -85,11 +90,8 @@ def test_another_pythons_boost_python_is_built_from_the_machines_boost_source(tm
 
 
 @pytest.mark.slow
-def test_pycaffe_built_for_another_python_imports_there(tmp_path):
-    found = other_python()
-    if found is None:
-        pytest.skip("no CPython of another version than this one on this machine")
-    python, xy = found
+def test_pycaffe_built_for_another_python_imports_there(another_python, tmp_path):
+    python, xy = another_python
     venv = tmp_path / "venv"
     subprocess.run([str(python), "-m", "venv", str(venv)], check=True)
     pins = [line.split('"')[1] for line in (ROOT / "pyproject.toml").read_text().splitlines()
