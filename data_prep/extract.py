@@ -22,7 +22,7 @@ from tqdm import tqdm
 from data_prep.codec import FLOW_QUALITY, FRAME_QUALITY, encode_flow, encode_jpeg
 from data_prep.datasets import DatasetError, Video, read_dataset
 from data_prep.flow import flow_method, to_gray
-from data_prep.processes import ignore_ctrl_c, start_context
+from data_prep.processes import ctrl_c_held, ignore_ctrl_c, start_context
 from data_prep.store import (DiskFull, Store, agree_settings, claim_dataset, flow_keys, flow_meta,
                              flow_path, frame_key, frame_meta, frames_path, require_space,
                              stored_methods, write_index, writing)
@@ -181,7 +181,10 @@ def results(jobs: list, workers: int):
         init_worker()
         yield from map(work, jobs)
         return
-    with start_context().Pool(workers, initializer=init_worker, initargs=(True,)) as pool:
+    context = start_context()
+    with ctrl_c_held():
+        pool = context.Pool(workers, initializer=init_worker, initargs=(True,))
+    with pool:
         yield from pool.imap_unordered(work, jobs, chunksize=1)
 
 

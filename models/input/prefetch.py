@@ -17,7 +17,7 @@ from multiprocessing import shared_memory
 import cv2
 import numpy as np
 
-from data_prep.processes import ignore_ctrl_c, start_context
+from data_prep.processes import ctrl_c_held, ignore_ctrl_c, start_context
 
 WAIT_SECONDS = 5.0  # between checks that the workers are alive
 
@@ -118,7 +118,8 @@ class Prefetcher:
             process = context.Process(target=work, daemon=True,
                                       args=(maker, w, workers, pool, free, ready, first_index,
                                             os.getpid()))
-            process.start()
+            with ctrl_c_held():
+                process.start()
             self.pools.append((pool, free, ready, process))
         self.held = None  # (worker, slot) the consumer holds
         atexit.register(self.close)  # Caffe may never delete its layers before exit

@@ -1,6 +1,6 @@
-"""Data workers under every start method (models/input/prefetch.py): a short training runs with
-its workers started by fork, forkserver and spawn (forkserver when the program chose none, as
-Python 3.14 does by default), and no exit leaves shared memory or a semaphore behind in /dev/shm
+"""Data workers under every start method (models/input/prefetch.py, data_prep/processes.py): a
+short training runs with its workers started by fork, forkserver and spawn (forkserver by
+default, on every Python), and no exit leaves shared memory or a semaphore behind in /dev/shm
 or a resource_tracker warning: a normal end, a refusal, and a terminal's Ctrl-C."""
 import os
 import signal
@@ -27,7 +27,9 @@ TRAINING = textwrap.dedent("""
     if __name__ == "__main__":
         logging.basicConfig(level=logging.INFO)
         if method != "default":
-            multiprocessing.set_start_method(method)
+            processes.START_METHOD = method
+        else:  # as tqdm does: a lock of the default context, which fixes its start method
+            multiprocessing.RLock()
         net = next(n for n in paper_nets() if n.name == "ucf101_temporal_flow-L5-meansub_scratch_drop0.9")
         config = RunConfig(net=net, split=1, stores={"ucf101": store}, splits={"ucf101": 1},
                            runs=runs, method="farneback", iters=iters, width=0.125, input_size=48,
