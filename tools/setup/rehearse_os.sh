@@ -62,6 +62,9 @@ cp -a "$BASE" "$FS"
 git clone -q --no-local "$ROOT" "$FS/root/two-stream" || die "git clone of $ROOT failed."
 say "cloned $(git -C "$FS/root/two-stream" log -1 --format='%h %s' | cut -c1-80)"
 cp /etc/resolv.conf "$FS/etc/resolv.conf"
+# A mirror that serves a frozen copy of the archive serves testing's Release files past their
+# Valid-Until date; apt in the root accepts them (the machine's own apt is not touched).
+echo 'Acquire::Check-Valid-Until "false";' >"$FS/etc/apt/apt.conf.d/99rehearsal-valid-until"
 # No service starts inside the root (munge and slurm's packages would start their daemons).
 printf '#!/bin/sh\nexit 101\n' >"$FS/usr/sbin/policy-rc.d" && chmod +x "$FS/usr/sbin/policy-rc.d"
 if compgen -G "/usr/local/share/ca-certificates/*" >/dev/null; then
