@@ -95,7 +95,8 @@ class RunConfig:
 
 
 def build_only_cpu() -> bool:
-    """Whether the Caffe in use was built CPU_ONLY (tools/setup/build_caffe.sh records its flags)."""
+    """Whether the Caffe in use was built CPU_ONLY (tools/setup/build_caffe.sh records its
+    flags)."""
     info = Path(caffe.__file__).parents[4] / "BUILD-INFO.txt"
     return info.is_file() and "-DCPU_ONLY=ON" in info.read_text()
 

@@ -45,14 +45,15 @@ def test_the_systems_boost_python_is_taken_for_this_pythons_version():
     result = boost_python(sys.executable)
     assert result.returncode == 0, result.stderr
     system_has = any((d / f"libboost_python{XY}.so").exists() for d in SYSTEM_LIBS)
-    assert system_has, f"this machine's Boost has no libboost_python{XY}.so (make setup installs it)"
+    assert system_has, f"no libboost_python{XY}.so on this machine (make setup installs it)"
     assert result.stdout == ""
 
 
 def test_no_python_is_one_sentence():
     result = boost_python("")
     assert result.returncode == 1
-    assert result.stderr == "boost_python: error: set PYTHON to the interpreter pycaffe is built for.\n"
+    assert result.stderr == ("boost_python: error: set PYTHON to the interpreter pycaffe is "
+                             "built for.\n")
 
 
 @pytest.fixture(scope="module")

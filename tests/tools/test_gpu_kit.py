@@ -1,4 +1,4 @@
-"""The GPU kit and check (tools/gpu/gpu_kit.sh, tools/gpu/gpu_check.sh, tools/gpu/gpu_facts.py): the kit that
+"""The GPU kit and check (tools/gpu/gpu_kit.sh, gpu_check.sh, gpu_facts.py): the kit that
 `make gpu-kit` built is whole, within its size and carries what a bare GPU machine lacks and
 nothing it has; the check refuses where it cannot run; its summary names each goal met or missed
 and the stage that bounds a missed one; `SETUP=0` runs a tool with no set-up."""

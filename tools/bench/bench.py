@@ -2,7 +2,7 @@
 testing (bench_test.py), classifying a clip (bench_classify.py). Writes runs/bench/latest.json
 and the README's summary table, each figure beside its target or anchor.
 
-    python tools/bench/bench.py [--skip flow,train,test,classify]   # a skipped one's last results kept
+    python tools/bench/bench.py [--skip flow,train,test,classify]   # a skipped one's last kept
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import sys
 import time
 
 from tools.bench.benchlib import (BENCH_DIR, PAPER_BROX_PAIRS_PER_S, PAPER_VOLUMES_PER_S,
-                           TARGET_TEMPORAL_SAMPLES_PER_S, TARGETS, ROOT, machine, update_readme)
+                                  TARGET_TEMPORAL_SAMPLES_PER_S, TARGETS, ROOT, machine,
+                                  update_readme)
 
 BENCHES = ("flow", "train", "test", "classify")
 

@@ -22,8 +22,8 @@ from data_prep.flow.brox_batch import BatchBroxFlow
 from data_prep.extract import ExtractConfig, extract
 from data_prep.flow.middlebury import endpoint_error, read_flo
 from data_prep.datasets.synthetic import FRAMES, SyntheticConfig, make_synthetic
-from tools.bench.benchlib import (PAPER_BROX_PAIRS_PER_S, SIZE, machine, package_file, real_gray_frames,
-                           update_readme, write_results)
+from tools.bench.benchlib import (PAPER_BROX_PAIRS_PER_S, SIZE, machine, package_file,
+                                  real_gray_frames, update_readme, write_results)
 from tools import flags
 
 TARGET_PAIRS_PER_S = 500  # on one H100 or H200

@@ -21,7 +21,7 @@ from data_prep.flow.middlebury import endpoint_error, read_flo
 from data_prep.datasets.synthetic import SyntheticConfig, make_synthetic
 from data_prep.video import read_frames
 from tools.bench.benchlib import (PAPER_BROX_PAIRS_PER_S, SIZE, TARGETS, machine, package_file,
-                           real_gray_frames, update_readme, write_results)
+                                  real_gray_frames, update_readme, write_results)
 from tools import flags
 
 CLIPS = ("bikes.mp4", "carphone_pristine.mp4", "bigbuckbunny.mp4")

@@ -17,7 +17,7 @@ from data_prep.store import FlowReader
 from models.nets.cnn_m_2048 import cnn_m_2048, output_blob
 from models.evaluate.protocol import video_inputs, video_score
 from tools.bench.benchlib import (TEMPORAL, forward_flops, measured_table, publish, sgemm_gflops,
-                           store_for_input)
+                                  store_for_input)
 from tools import flags
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import caffe
 from models.nets.cnn_m_2048 import cnn_m_2048
 from tools.bench.benchlib import (PAPER_VOLUMES_PER_S, SPATIAL, TARGET_TEMPORAL_SAMPLES_PER_S,
-                           TEMPORAL, forward_flops, input_rate, machine, sgemm_gflops,
-                           store_for_input, update_readme, write_results)
+                                  TEMPORAL, forward_flops, input_rate, machine, sgemm_gflops,
+                                  store_for_input, update_readme, write_results)
 from tools import flags
 
 def caffe_rates(net, batch: int, iters: int) -> dict:

@@ -30,7 +30,8 @@ TRAINING = textwrap.dedent("""
             processes.START_METHOD = method
         else:  # as tqdm does: a lock of the default context, which fixes its start method
             multiprocessing.RLock()
-        net = next(n for n in paper_nets() if n.name == "ucf101_temporal_flow-L5-meansub_scratch_drop0.9")
+        net = next(n for n in paper_nets()
+                   if n.name == "ucf101_temporal_flow-L5-meansub_scratch_drop0.9")
         config = RunConfig(net=net, split=1, stores={"ucf101": store}, splits={"ucf101": 1},
                            runs=runs, method="farneback", iters=iters, width=0.125, input_size=48,
                            batch_size=8, workers=2, display=1, test_interval=iters, test_iter=1,
