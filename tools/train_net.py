@@ -6,9 +6,9 @@
     python tools/train_net.py --net multitask_temporal_flow-L10-meansub_scratch_drop0.9 --resume
 
 Everything goes to runs/{dataset}/{net}_split{k}/ (models/train/run_record.py: nets, solver, record,
-log, metrics, plot, snapshots). Ctrl-C snapshots first; --resume continues from the last snapshot,
---fresh deletes the folder's snapshots and starts over; without either, a folder that holds a
-run is refused.
+log, metrics, plot, snapshots). Ctrl-C, SIGTERM and SIGUSR1 snapshot first, then stop (exit 1);
+--resume continues from the last snapshot, --fresh deletes the folder's snapshots and starts
+over; without either, a folder that holds a run is refused.
 
 Exit code: 0 trained, 1 stopped during training (the message says why), 2 refused before any work.
 """

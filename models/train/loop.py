@@ -46,6 +46,11 @@ class Diverged(Stopped):
     """The loss became NaN or exploded; Caffe's state may be corrupt (see Loop.run)."""
 
 
+# Ctrl-C; kill's SIGTERM (a cluster's time limit, a node's shutdown); SIGUSR1, which SLURM sends
+# ahead of a time limit when asked (--signal): each ends a run with a whole snapshot.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1)
+
+
 def step_seed(seed: int, rank: int, iteration: int) -> int:
     """Caffe's seed for one step of one GPU's solver: distinct for every (seed, rank, step)."""
     return (seed * 1_000_003 + rank * 7_919 + iteration) % 2**31
@@ -177,8 +182,6 @@ class Loop:
                 self.snapshot()
         if self.stop_requested:
             self.snapshot()
-            log.info("interrupted at iteration %d; snapshot %s; continue with --resume",
-                     solver.iter, self.last_snapshot)
         return solver.iter
 
 
@@ -235,12 +238,22 @@ def first_batch(config: RunConfig) -> np.ndarray:
 
 
 def run_loop(loop: Loop) -> int:
-    """Ctrl-C asks the loop to stop at the end of the iteration, snapshot, and return."""
-    previous = signal.signal(signal.SIGINT, lambda *_: setattr(loop, "stop_requested", True))
+    """A stop signal (STOP_SIGNALS) asks the loop to stop at the end of its iteration and
+    snapshot; the run then ends as Stopped, naming the snapshot and how to continue."""
+    def stop(number, _frame):
+        loop.stop_requested = signal.Signals(number).name
+
+    previous = {number: signal.signal(number, stop) for number in STOP_SIGNALS}
     try:
-        return loop.run()
+        reached = loop.run()
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    if loop.stop_requested:
+        raise Stopped(f"{loop.stop_requested} at iteration {reached}: stopped with a whole "
+                      f"snapshot, {loop.last_snapshot}; the same command with --resume (make: "
+                      "RESUME=1) continues from it.")
+    return reached
 
 
 def train(config: RunConfig) -> int:

@@ -171,7 +171,9 @@ def test_killed_and_resumed_reaches_the_uninterrupted_iteration_and_learning_rat
     assert "num_output: 101" not in (folder / "trainval.prototxt").read_text()
 
 
-def test_ctrl_c_snapshots_before_stopping(synthetic_store, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGUSR1])
+def test_a_stop_signal_snapshots_then_ends_in_one_sentence_and_resume_continues(
+        stop, synthetic_store, tmp_path):
     process = subprocess.Popen(command(synthetic_store, tmp_path, "--snapshot-every", "1000"),
                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                text=True)
@@ -179,11 +181,22 @@ def test_ctrl_c_snapshots_before_stopping(synthetic_store, tmp_path):
     deadline = time.time() + 120
     while time.time() < deadline and not (folder / "metrics.jsonl").exists():
         time.sleep(0.1)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(stop)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 0
-    assert "interrupted at iteration" in stderr
-    assert list(folder.glob("snapshots/*.solverstate"))
+    assert process.returncode == 1
+    said = [line for line in stderr.splitlines() if line.startswith("train_net: ")]
+    assert len(said) == 1 and "Traceback" not in stderr
+    snapshot = max(folder.glob("snapshots/*.solverstate"), key=lambda p: p.stat().st_mtime)
+    reached = int(snapshot.stem.rpartition("_iter_")[2])
+    assert said[0] == (f"train_net: {stop.name} at iteration {reached}: stopped with a whole "
+                       f"snapshot, {snapshot}; the same command with --resume (make: RESUME=1) "
+                       "continues from it.")
+    assert 0 < reached < 60
+    resumed = subprocess.run(command(synthetic_store, tmp_path, "--snapshot-every", "1000",
+                                     "--resume"), cwd=ROOT, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"at iteration {reached}" in resumed.stderr
+    assert max(r["iter"] for r in metrics(folder)) == 60
 
 
 def test_a_cpu_only_caffe_asked_for_gpus_says_how_to_build_the_cuda_one(synthetic_store,
