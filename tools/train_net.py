@@ -15,14 +15,12 @@ Exit code: 0 trained, 1 stopped during training (the message says why), 2 refuse
 from __future__ import annotations
 
 import argparse
-import atexit
-import os
 import sys
 
 from data_prep.store import StoreError
 from models.input.batches import InputError
 from models.nets.weights import WeightsError
-from models.train.loop import Diverged, Stopped
+from models.train.loop import Diverged, Stopped, leave_without_caffe
 from models.train.request import train_run
 from models.train.run_config import TrainingError
 from models.train.run_record import RunError
@@ -37,13 +35,8 @@ def main(argv=None) -> int:
         train_run(train_request(args))
     except (TrainingError, WeightsError, InputError, RunError, StoreError, ValueError) as error:
         print(f"train_net: {error}", file=sys.stderr)
-        if isinstance(error, Diverged):
-            # A NaN step may have corrupted Caffe's heap (models/train/loop.py): leave without
-            # running its destructors, after Python's own exit handlers (data workers stopped,
-            # shared memory released, logs flushed). Snapshots are already on disk.
-            sys.stderr.flush()
-            atexit._run_exitfuncs()
-            os._exit(1)
+        if isinstance(error, Diverged):  # snapshots are already on disk
+            leave_without_caffe(1)
         return 1 if isinstance(error, Stopped) else 2
     return 0
 

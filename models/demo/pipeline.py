@@ -9,7 +9,6 @@ interrupted demo resumes. Writes OUT/report.md (tables and figures) and OUT/resu
 """
 from __future__ import annotations
 
-import atexit
 import itertools
 import json
 import logging
@@ -30,6 +29,7 @@ from models.demo.kernels import THREADS
 from models.demo.summary import write_report
 from models.evaluate.score_file import named_path, read_scores
 from models.evaluate.score_run import ScoreRequest, score_run
+from models.train.loop import leave_without_caffe
 from models.train.request import TrainRequest, run_folder, train_run
 from models.train.run_record import latest_snapshot, read_record, snapshot_iteration
 
@@ -112,13 +112,7 @@ def stage_process(log: str, work, request) -> None:
         code = 1
     else:
         code = 0
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # Leave without Caffe's destructors (models/train/loop.py: a NaN step may corrupt its heap),
-    # but after Python's exit handlers: data workers stopped, their shared memory and every
-    # semaphore released (the resource tracker would report them leaked).
-    atexit._run_exitfuncs()
-    os._exit(code)
+    leave_without_caffe(code)
 
 
 class Demo:

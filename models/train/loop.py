@@ -7,11 +7,14 @@ does; Caffe's command-line multi-GPU refuses Python layers), each with 256/N of 
 """
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import math
+import os
 import shutil
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -44,6 +47,16 @@ class Stopped(TrainingError):
 
 class Diverged(Stopped):
     """The loss became NaN or exploded; Caffe's state may be corrupt (see Loop.run)."""
+
+
+def leave_without_caffe(code: int) -> None:
+    """Ends the process without Caffe's destructors (after a NaN step its heap may be corrupt:
+    see Loop.run), but after Python's exit handlers: data workers stopped, their shared memory
+    and semaphores released, logs flushed."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    atexit._run_exitfuncs()
+    os._exit(code)
 
 
 # Ctrl-C; kill's SIGTERM (a cluster's time limit, a node's shutdown); SIGUSR1, which SLURM sends
